@@ -1,0 +1,108 @@
+//! How well a trained network localises: the notebook's `analyse`.
+
+use std::f64::consts::PI;
+
+use anyhow::Result;
+use serde::Serialize;
+use tch::Device;
+
+use crate::config::Config;
+use crate::data::data_generator;
+use crate::engine::class_scores;
+use crate::labels::{continuise, discretise};
+use crate::network::Weights;
+use crate::stimulus::Dataset;
+
+/// Accuracy and error of a network on one data set.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    /// Mean over batches of the batch accuracy, in percent.
+    pub accuracy_mean: f64,
+    /// Standard deviation over batches (population, like `np.std`), percent.
+    pub accuracy_std: f64,
+    /// Mean over samples of |true IPD - estimated class midpoint|, degrees.
+    pub abs_error_mean: f64,
+    /// Standard deviation over samples of that error, degrees.
+    pub abs_error_std: f64,
+    /// Counts, `confusion[estimated][true]`.
+    pub confusion: Vec<Vec<u64>>,
+    #[serde(skip)]
+    pub ipd_true_deg: Vec<f64>,
+    #[serde(skip)]
+    pub ipd_estimated_deg: Vec<f64>,
+}
+
+impl Analysis {
+    /// Each true-class column divided by its total, as the notebook plots
+    /// it: column j is the distribution of estimates for true class j.
+    /// A class that never occurred gives a column of NaN, as in numpy.
+    pub fn confusion_normalised(&self) -> Vec<Vec<f64>> {
+        let n = self.confusion.len();
+        let totals: Vec<u64> = (0..n)
+            .map(|j| self.confusion.iter().map(|row| row[j]).sum())
+            .collect();
+        self.confusion
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .zip(&totals)
+                    .map(|(&c, &total)| c as f64 / total as f64)
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// Accuracy of guessing: one over the number of classes, in percent.
+pub fn chance_level(num_classes: usize) -> f64 {
+    100.0 / num_classes as f64
+}
+
+/// Runs the network on `data` in shuffled full batches (one `randperm`, as
+/// the notebook's analysis does) and measures accuracy and error.
+pub fn analyse(data: &Dataset, w: &Weights, cfg: &Config) -> Result<Analysis> {
+    let n = cfg.num_classes;
+    let mut confusion = vec![vec![0u64; n]; n];
+    let mut accuracies = Vec::new();
+    let (mut ipd_true_deg, mut ipd_estimated_deg, mut errors) =
+        (Vec::new(), Vec::new(), Vec::new());
+    for batch in data_generator(&data.ipd, &data.spikes, cfg.batch_size)? {
+        let batch = batch?;
+        let truth =
+            Vec::<i64>::try_from(&discretise(&batch.targets, n)?.f_to_device(Device::Cpu)?)?;
+        let scores = class_scores(cfg.engine, &batch.spikes, w, cfg)?;
+        let (_, estimated) = scores.f_max_dim(1, false)?;
+        let estimated = Vec::<i64>::try_from(&estimated.f_to_device(Device::Cpu)?)?;
+        let ipd = Vec::<f32>::try_from(&batch.targets.f_to_device(Device::Cpu)?)?;
+        let mut correct = 0usize;
+        for ((&t, &e), &ipd) in truth.iter().zip(&estimated).zip(&ipd) {
+            confusion[e as usize][t as usize] += 1;
+            correct += (t == e) as usize;
+            let (ipd, estimate) = (ipd as f64, continuise(e, n));
+            errors.push((ipd - estimate).abs() * 180.0 / PI);
+            ipd_true_deg.push(ipd * 180.0 / PI);
+            ipd_estimated_deg.push(estimate * 180.0 / PI);
+        }
+        accuracies.push(correct as f64 / truth.len() as f64);
+    }
+    let (accuracy_mean, accuracy_std) = mean_std(&accuracies);
+    let (abs_error_mean, abs_error_std) = mean_std(&errors);
+    Ok(Analysis {
+        accuracy_mean: 100.0 * accuracy_mean,
+        accuracy_std: 100.0 * accuracy_std,
+        abs_error_mean,
+        abs_error_std,
+        confusion,
+        ipd_true_deg,
+        ipd_estimated_deg,
+    })
+}
+
+/// Mean and population standard deviation (numpy's defaults); NaN when
+/// empty.
+pub fn mean_std(xs: &[f64]) -> (f64, f64) {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    (mean, var.sqrt())
+}

@@ -1,0 +1,197 @@
+//! What each subcommand does, on top of the library.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde::Serialize;
+use tch::Device;
+
+use crate::analysis::{analyse, chance_level, Analysis};
+use crate::cli::{EvalArgs, RuntimeArgs, TrainArgs};
+use crate::config::Config;
+use crate::device::{device_name, select_device};
+use crate::experiment::{self, Event, Outcome};
+use crate::output;
+use crate::stimulus::{random_ipd_input_signal, StimulusRng};
+
+/// Applies --device and --threads.
+pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
+    if let Some(threads) = args.threads {
+        anyhow::ensure!(threads >= 1, "--threads must be at least 1, got {threads}");
+        tch::set_num_threads(threads as i32);
+    }
+    select_device(&args.device)
+}
+
+/// Prints the notebook's progress lines unless quiet.
+pub fn notebook_printer(quiet: bool) -> impl FnMut(Event) {
+    move |event| {
+        if quiet {
+            return;
+        }
+        match event {
+            Event::Epoch { epoch, loss } => println!("Epoch {epoch}: loss={loss:.5}"),
+            Event::Analysed { label, analysis } => print_analysis(label, analysis),
+        }
+    }
+}
+
+fn print_analysis(label: &str, a: &Analysis) {
+    println!("{label} classifier accuracy: {:.1}%", a.accuracy_mean);
+    println!("{label} absolute error: {:.1} deg", a.abs_error_mean);
+}
+
+#[derive(Serialize)]
+struct Metrics<'a> {
+    device: String,
+    threads: i32,
+    chance_accuracy: f64,
+    train: &'a Analysis,
+    test: &'a Analysis,
+    loss_hist: &'a [f64],
+    seconds: &'a experiment::Timings,
+}
+
+pub fn train(args: &TrainArgs) -> Result<()> {
+    let cfg = args.config.resolve()?;
+    let device = runtime(&args.runtime)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.seed)));
+    output::create_dir(&out)?;
+    let quiet = args.runtime.quiet;
+    if !quiet {
+        println!(
+            "Training on {} ({} threads), seed {}, {} engine",
+            device_name(device),
+            tch::get_num_threads(),
+            cfg.seed,
+            serde_json::to_value(cfg.engine)?.as_str().unwrap_or("?")
+        );
+        println!(
+            "Want loss for epoch 1 to be about {:.2}, multiply m by constant to get this",
+            (cfg.num_classes as f64).ln()
+        );
+    }
+    let outcome = experiment::run(&cfg, device, notebook_printer(quiet))?;
+    if !quiet {
+        println!(
+            "Chance accuracy level: {:.1}%",
+            chance_level(cfg.num_classes)
+        );
+    }
+    write_run(&out, &cfg, device, &outcome, !args.no_plots)?;
+    if !quiet {
+        println!(
+            "Took {:.2} s (data {:.2} s, training {:.2} s = {:.3} s/epoch, analysis {:.2} s); results in {}",
+            outcome.seconds.total,
+            outcome.seconds.data_train + outcome.seconds.data_test,
+            outcome.seconds.training,
+            outcome.seconds.training / cfg.epochs as f64,
+            outcome.seconds.analysis_train + outcome.seconds.analysis_test,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+/// Writes every file of a finished run into `out`.
+pub fn write_run(
+    out: &Path,
+    cfg: &Config,
+    device: Device,
+    outcome: &Outcome,
+    plots: bool,
+) -> Result<()> {
+    output::write_json(&out.join("config.json"), cfg)?;
+    output::write_csv(
+        &out.join("loss.csv"),
+        &["epoch", "loss", "seconds"],
+        outcome
+            .loss
+            .iter()
+            .zip(&outcome.seconds.epochs)
+            .enumerate()
+            .map(|(e, (l, s))| vec![(e + 1).to_string(), l.to_string(), s.to_string()]),
+    )?;
+    for (label, analysis) in [("train", &outcome.train), ("test", &outcome.test)] {
+        write_confusion(out, label, analysis)?;
+    }
+    output::write_json(
+        &out.join("metrics.json"),
+        &Metrics {
+            device: device_name(device),
+            threads: tch::get_num_threads(),
+            chance_accuracy: chance_level(cfg.num_classes),
+            train: &outcome.train,
+            test: &outcome.test,
+            loss_hist: &outcome.loss,
+            seconds: &outcome.seconds,
+        },
+    )?;
+    output::save_weights(&out.join("weights.safetensors"), &outcome.weights)?;
+    let _ = plots;
+    Ok(())
+}
+
+fn write_confusion(out: &Path, label: &str, analysis: &Analysis) -> Result<()> {
+    output::write_matrix_csv(
+        &out.join(format!("confusion_{label}.csv")),
+        "counts",
+        &analysis.confusion,
+    )?;
+    output::write_matrix_csv(
+        &out.join(format!("confusion_{label}_normalised.csv")),
+        "probability",
+        &analysis.confusion_normalised(),
+    )
+}
+
+#[derive(Serialize)]
+struct EvalReport<'a> {
+    weights: String,
+    device: String,
+    chance_accuracy: f64,
+    test: &'a Analysis,
+}
+
+pub fn eval(args: &EvalArgs) -> Result<()> {
+    let mut config_args = args.config.clone();
+    // Weights remember the shapes they were trained with: start from the
+    // config saved beside them unless told otherwise.
+    let beside = args.weights.with_file_name("config.json");
+    if config_args.config.is_none() && beside.is_file() {
+        config_args.config = Some(beside);
+    }
+    let cfg = config_args.resolve()?;
+    let device = runtime(&args.runtime)?;
+    let weights = output::load_weights(&args.weights, &cfg, device)?;
+    if let Some(out) = &args.out {
+        output::create_dir(out)?;
+    }
+    let mut rng = StimulusRng::new(&cfg)?;
+    tch::manual_seed(cfg.seed as i64);
+    let test_data = random_ipd_input_signal(&cfg, cfg.n_testing_samples(), &mut rng, device)?;
+    let test = analyse(&test_data, &weights, &cfg)?;
+    if !args.runtime.quiet {
+        println!(
+            "Chance accuracy level: {:.1}%",
+            chance_level(cfg.num_classes)
+        );
+        print_analysis("Test", &test);
+    }
+    if let Some(out) = &args.out {
+        write_confusion(out, "test", &test)?;
+        output::write_json(
+            &out.join("eval.json"),
+            &EvalReport {
+                weights: args.weights.display().to_string(),
+                device: device_name(device),
+                chance_accuracy: chance_level(cfg.num_classes),
+                test: &test,
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! The fast engine: the same network as `network::snn`, with the hidden and
+//! readout recurrences run as plain loops over host memory and their
+//! backward pass derived by hand, so no autograd graph of ~2,000 tiny ops is
+//! built per batch. The two large matrix products (input currents and the
+//! W1 gradient) stay with libtorch.
+//!
+//! Forward arithmetic is the reference's, operation for operation in
+//! float32, so spikes, the readout trace and the loss are bit-identical;
+//! gradients agree to rounding.
+//!
+//! Backward, for each hidden neuron, with `a_t = α·v_t + h_t`:
+//! `v_{t+1} = a_t·(1 - s_t)` and `s_{t+1} = H(v_t - 1)` give
+//!   `∂L/∂s_t = ∂L/∂s_t|readout - ∂L/∂v_{t+1}·a_t`,
+//!   `∂L/∂v_t = ∂L/∂v_{t+1}·α·(1 - s_t) + ∂L/∂s_{t+1}·σ'(v_t - 1)`,
+//!   `∂L/∂h_t = ∂L/∂v_{t+1}·(1 - s_t)`,
+//! with σ' the sigmoid surrogate. The readout `u_{t+1} = α·u_t + h2_t`,
+//! summed over time into the scores m, is linear: `∂L/∂h2_t = k_t·∂L/∂m`.
+//!
+//! CPU only: on CUDA the engine dispatch uses the reference instead.
+
+use anyhow::{ensure, Result};
+use tch::{Kind, Tensor};
+
+use crate::config::Config;
+use crate::engine::{loss_from_scores, Gradients};
+use crate::network::Weights;
+use crate::surrogate::surrogate_gradient;
+
+/// Everything the backward pass needs from the forward pass.
+struct Trace {
+    dims: Dims,
+    /// Input currents `(batch, steps, hidden)`.
+    h: Vec<f32>,
+    /// Hidden membrane potentials before each update.
+    v: Vec<f32>,
+    /// Hidden spikes, `s_rec` of the notebook.
+    s_host: Vec<f32>,
+    /// Readout trace `(batch, steps, classes)`.
+    v_rec: Tensor,
+}
+
+#[derive(Clone, Copy)]
+struct Dims {
+    batch: usize,
+    steps: usize,
+    hidden: usize,
+    classes: usize,
+}
+
+fn to_host(t: &Tensor) -> Result<Vec<f32>> {
+    Ok(Vec::<f32>::try_from(&t.f_contiguous()?.f_view([-1])?)?)
+}
+
+fn to_tensor(data: &[f32], shape: [usize; 3]) -> Result<Tensor> {
+    Ok(Tensor::f_from_slice(data)?.f_view(shape.map(|d| d as i64))?)
+}
+
+fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
+    let size = spikes.size();
+    ensure!(
+        size.len() == 3 && size[2] == cfg.input_size() as i64,
+        "input spikes must be (batch, steps, {}), got {:?}",
+        cfg.input_size(),
+        size
+    );
+    let dims = Dims {
+        batch: size[0] as usize,
+        steps: size[1] as usize,
+        hidden: cfg.num_hidden,
+        classes: cfg.num_classes,
+    };
+    let Dims {
+        steps,
+        hidden,
+        classes,
+        ..
+    } = dims;
+    let alpha = cfg.alpha() as f32;
+
+    let h = to_host(&Tensor::f_einsum(
+        "abc,cd->abd",
+        &[spikes, &w.w1],
+        None::<i64>,
+    )?)?;
+    let mut v = vec![0f32; h.len()];
+    let mut s = vec![0f32; h.len()];
+    v.chunks_mut(steps * hidden)
+        .zip(s.chunks_mut(steps * hidden))
+        .zip(h.chunks(steps * hidden))
+        .for_each(|((v, s), h)| {
+            for t in 0..steps - 1 {
+                let (now, next) = (t * hidden, (t + 1) * hidden);
+                for j in 0..hidden {
+                    let (vt, st) = (v[now + j], s[now + j]);
+                    v[next + j] = (vt * alpha + h[now + j]) * (1.0 - st);
+                    s[next + j] = if vt - 1.0 > 0.0 { 1.0 } else { 0.0 };
+                }
+            }
+        });
+    let s_rec = to_tensor(&s, [dims.batch, steps, hidden])?;
+
+    let h2 = to_host(&Tensor::f_einsum(
+        "abc,cd->abd",
+        &[&s_rec, &w.w2],
+        None::<i64>,
+    )?)?;
+    let mut u = vec![0f32; h2.len()];
+    u.chunks_mut(steps * classes)
+        .zip(h2.chunks(steps * classes))
+        .for_each(|(u, h2)| {
+            for t in 0..steps - 1 {
+                for c in 0..classes {
+                    u[(t + 1) * classes + c] = u[t * classes + c] * alpha + h2[t * classes + c];
+                }
+            }
+        });
+    Ok(Trace {
+        dims,
+        h,
+        v,
+        s_host: s,
+        v_rec: to_tensor(&u, [dims.batch, steps, classes])?,
+    })
+}
+
+/// The readout membrane potential `(batch, steps, classes)`, equal to
+/// `network::snn`'s output.
+pub fn snn(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    let _no_grad = tch::no_grad_guard();
+    Ok(forward(spikes, w, cfg)?.v_rec)
+}
+
+pub fn class_scores(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    Ok(snn(spikes, w, cfg)?.f_sum_dim_intlist(1, false, None::<Kind>)?)
+}
+
+pub fn loss_and_gradients(
+    spikes: &Tensor,
+    labels: &Tensor,
+    w: &Weights,
+    cfg: &Config,
+) -> Result<Gradients> {
+    let trace = tch::no_grad(|| forward(spikes, w, cfg))?;
+    let Dims {
+        batch,
+        steps,
+        hidden,
+        classes,
+    } = trace.dims;
+    let alpha = cfg.alpha() as f32;
+
+    // The loss and ∂L/∂m come from autograd on the tiny (batch, classes)
+    // scores, so both engines share one definition of the loss.
+    let scores = trace
+        .v_rec
+        .f_sum_dim_intlist(1, false, None::<Kind>)?
+        .set_requires_grad(true);
+    let loss = loss_from_scores(&scores, labels, cfg)?;
+    let dm = to_host(&Tensor::f_run_backward(&[&loss], &[&scores], false, false)?[0])?;
+    let loss = loss.f_double_value(&[])?;
+    let _no_grad = tch::no_grad_guard();
+
+    // Readout: ∂L/∂h2_t = k_t·∂L/∂m with k_t = Σ_{j<T-1-t} α^j, so the
+    // hidden spikes receive k_t·q with q = ∂L/∂m·W2ᵀ, and
+    // ∂L/∂W2 = S̃ᵀ·∂L/∂m with S̃ = Σ_t k_t·s_t.
+    let mut k = vec![0f32; steps];
+    for t in (0..steps - 1).rev() {
+        k[t] = 1.0 + alpha * k[t + 1];
+    }
+    let w2 = to_host(&w.w2)?;
+    let mut q = vec![0f32; batch * hidden];
+    let mut s_tilde = vec![0f32; batch * hidden];
+    for b in 0..batch {
+        for j in 0..hidden {
+            q[b * hidden + j] = (0..classes)
+                .map(|c| dm[b * classes + c] * w2[j * classes + c])
+                .sum();
+            s_tilde[b * hidden + j] = (0..steps)
+                .map(|t| k[t] * trace.s_host[(b * steps + t) * hidden + j])
+                .sum();
+        }
+    }
+    let mut grad_w2 = vec![0f32; hidden * classes];
+    for b in 0..batch {
+        for j in 0..hidden {
+            for c in 0..classes {
+                grad_w2[j * classes + c] += s_tilde[b * hidden + j] * dm[b * classes + c];
+            }
+        }
+    }
+    let grad_w2 = Tensor::f_from_slice(&grad_w2)?.f_view([hidden as i64, classes as i64])?;
+
+    // σ'(v - 1) for every step at once, through libtorch's vectorised
+    // sigmoid: a scalar exp per element would cost more than the matmuls.
+    let v = to_tensor(&trace.v, [batch, steps, hidden])?;
+    let surrogate = to_host(&surrogate_gradient(&v.f_sub_scalar(1.0)?, cfg.beta))?;
+    let mut gh = vec![0f32; batch * steps * hidden];
+    gh.chunks_mut(steps * hidden)
+        .zip(q.chunks(hidden))
+        .zip(trace.v.chunks(steps * hidden))
+        .zip(trace.s_host.chunks(steps * hidden))
+        .zip(trace.h.chunks(steps * hidden))
+        .zip(surrogate.chunks(steps * hidden))
+        .for_each(|(((((gh, q), v), s), h), sg)| {
+            // ∂L/∂v_{t+1} and ∂L/∂s_{t+1} of the step after the current one.
+            let mut gv_next = vec![0f32; hidden];
+            let mut gs_next: Vec<f32> = q.iter().map(|q| k[steps - 1] * q).collect();
+            for t in (0..steps - 1).rev() {
+                let row = t * hidden;
+                for j in 0..hidden {
+                    let (vt, st) = (v[row + j], s[row + j]);
+                    let keep = 1.0 - st;
+                    let a = vt * alpha + h[row + j];
+                    gh[row + j] = gv_next[j] * keep;
+                    let gv = gv_next[j] * keep * alpha + gs_next[j] * sg[row + j];
+                    gs_next[j] = k[t] * q[j] - gv_next[j] * a;
+                    gv_next[j] = gv;
+                }
+            }
+        });
+    let gh = to_tensor(&gh, [batch, steps, hidden])?;
+    let grad_w1 = Tensor::f_einsum("abc,abd->cd", &[spikes, &gh], None::<i64>)?;
+    Ok(Gradients {
+        loss,
+        w1: grad_w1,
+        w2: grad_w2,
+    })
+}

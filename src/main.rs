@@ -1,0 +1,23 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use snnloc::cli::{Cli, Command};
+use snnloc::commands;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return snnloc::cli::report_usage_error(e),
+    };
+    let result = match &cli.command {
+        Command::Train(args) => commands::train(args),
+        Command::Eval(args) => commands::eval(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", snnloc::cli::one_line(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,135 @@
+//! Files a run leaves behind. Every file is written to a temporary name in
+//! its folder and renamed into place, so a reader (or a killed run) never
+//! sees half a file.
+
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use tch::{Device, Kind, Tensor};
+
+use crate::config::Config;
+use crate::network::Weights;
+
+/// A temporary sibling of `path`, keeping its extension (some writers pick
+/// the format from it).
+pub fn temp_path(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+        .with_extension(path.extension().unwrap_or_default())
+}
+
+/// Lets `write` produce the file at a temporary path, then renames it to
+/// `path`; on failure the temporary file is removed.
+pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
+    let tmp = temp_path(path);
+    let result = write(&tmp).and_then(|()| {
+        fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
+    });
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, |tmp| {
+        let mut file =
+            fs::File::create(tmp).with_context(|| format!("cannot write {}", path.display()))?;
+        file.write_all(bytes)
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("cannot write {}", path.display()))
+    })
+}
+
+pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_bytes(path, text.as_bytes())
+}
+
+/// A CSV file from a header and rows of already formatted cells.
+pub fn write_csv(
+    path: &Path,
+    header: &[&str],
+    rows: impl IntoIterator<Item = Vec<String>>,
+) -> Result<()> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(header)?;
+    for row in rows {
+        out.write_record(&row)?;
+    }
+    write_bytes(path, &out.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// A square matrix as CSV, rows and columns labelled by class.
+pub fn write_matrix_csv<T: ToString>(path: &Path, corner: &str, matrix: &[Vec<T>]) -> Result<()> {
+    let labels: Vec<String> = (0..matrix.len()).map(|j| format!("true_{j}")).collect();
+    let header: Vec<&str> = std::iter::once(corner)
+        .chain(labels.iter().map(String::as_str))
+        .collect();
+    let rows = matrix.iter().enumerate().map(|(i, row)| {
+        std::iter::once(format!("estimated_{i}"))
+            .chain(row.iter().map(ToString::to_string))
+            .collect()
+    });
+    write_csv(path, &header, rows)
+}
+
+pub fn create_dir(dir: &Path) -> Result<()> {
+    fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create output folder {}", dir.display()))
+}
+
+/// Saves W1 and W2 as float32 safetensors named `W1` and `W2`, readable by
+/// Python's `safetensors.torch.load_file`.
+pub fn save_weights(path: &Path, w: &Weights) -> Result<()> {
+    let cpu = w.detached_copy(Device::Cpu)?;
+    write_atomically(path, |tmp| {
+        Tensor::write_safetensors(&[("W1", &cpu.w1), ("W2", &cpu.w2)], tmp)
+            .with_context(|| format!("cannot write weights {}", path.display()))
+    })
+}
+
+/// Loads weights saved by `save_weights` (or by Python) and checks that they
+/// fit the config.
+pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights> {
+    if !path.is_file() {
+        bail!("--weights {}: no such file", path.display());
+    }
+    let tensors = Tensor::read_safetensors(path).map_err(|e| {
+        let reason = e.to_string();
+        anyhow::anyhow!(
+            "--weights {}: not a readable safetensors file ({})",
+            path.display(),
+            reason.lines().next().unwrap_or("unknown error")
+        )
+    })?;
+    let find = |name: &str| -> Result<Tensor> {
+        let (_, t) = tensors.iter().find(|(n, _)| n == name).with_context(|| {
+            format!(
+                "--weights {}: no tensor named {name} (expected W1 and W2)",
+                path.display()
+            )
+        })?;
+        if t.kind() != Kind::Float {
+            bail!(
+                "--weights {}: {name} is {:?}, expected float32",
+                path.display(),
+                t.kind()
+            );
+        }
+        Ok(t.f_to_device(device)?)
+    };
+    let w = Weights {
+        w1: find("W1")?,
+        w2: find("W2")?,
+    };
+    w.check_shapes(cfg)
+        .with_context(|| format!("--weights {} does not fit the config", path.display()))?;
+    Ok(w)
+}

@@ -1,0 +1,259 @@
+//! The notebook's stimulus: a sinusoid of frequency `f` heard by two ears,
+//! each with `anf_per_ear` auditory nerve fibres whose phase delays span
+//! [0, π/2]; the second ear also lags by the IPD. Each fibre fires as a
+//! Bernoulli approximation of a Poisson process with probability
+//! `rate_max·dt·(½(1+sin θ))^envelope_power` per step.
+//!
+//! Two generators share that model. `Numpy` replays numpy's legacy stream in
+//! the notebook's order and float64 arithmetic, so spikes equal the
+//! notebook's bit for bit. `Fast` draws every sample from its own counter-
+//! seeded stream, which makes generation parallel and still reproducible
+//! whatever the thread count.
+
+use std::f64::consts::PI;
+
+use anyhow::Result;
+use rand::{Rng, RngCore, SeedableRng};
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
+use tch::{Device, Tensor};
+
+use crate::config::{Config, PhaseOffset, RngMode};
+use crate::numpy_random::NumpyRandomState;
+
+/// IPDs and the spikes they evoke, on one device.
+pub struct Dataset {
+    /// True IPD of each sample in radians, `(n,)` float32.
+    pub ipd: Tensor,
+    /// `(n, duration_steps, 2*anf_per_ear)` uint8 spikes; fibres of the
+    /// first ear come first. Kept as bytes (a quarter of float32's memory)
+    /// and widened per batch.
+    pub spikes: Tensor,
+}
+
+impl Dataset {
+    pub fn len(&self) -> usize {
+        self.ipd.size()[0] as usize
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The stimulus random number generator, advancing across calls like the
+/// notebook's global numpy state does.
+pub enum StimulusRng {
+    /// Draws IPDs, offsets and one seed per call from a xoshiro256++ stream.
+    Fast(Box<Xoshiro256PlusPlus>),
+    Numpy(Box<NumpyRandomState>),
+}
+
+impl StimulusRng {
+    pub fn new(cfg: &Config) -> Result<Self> {
+        Ok(match cfg.rng {
+            RngMode::Fast => StimulusRng::Fast(Box::new(Xoshiro256PlusPlus::seed_from_u64(mix(
+                cfg.seed, 0,
+            )))),
+            RngMode::Numpy => StimulusRng::Numpy(Box::new(
+                NumpyRandomState::new(cfg.seed).map_err(|e| anyhow::anyhow!("--seed: {e}"))?,
+            )),
+        })
+    }
+
+    /// One uniform double in [0, 1), like `np.random.rand()`.
+    pub fn uniform(&mut self) -> f64 {
+        match self {
+            StimulusRng::Fast(rng) => rng.random::<f64>(),
+            StimulusRng::Numpy(np) => np.random_sample(),
+        }
+    }
+}
+
+/// Phase delay of each fibre of one ear: numpy's `linspace(0, π/2, n)`,
+/// including its exact last point.
+pub fn phase_delays(anf_per_ear: usize) -> Vec<f64> {
+    let step = (PI / 2.0) / (anf_per_ear.max(2) - 1) as f64;
+    let mut delays: Vec<f64> = (0..anf_per_ear).map(|k| k as f64 * step).collect();
+    if anf_per_ear > 1 {
+        delays[anf_per_ear - 1] = PI / 2.0;
+    }
+    delays
+}
+
+/// Firing probability per step for a fibre at phase `theta`.
+fn firing_probability(peak: f64, envelope_power: f64, theta_sin: f64) -> f64 {
+    peak * envelope(0.5 * (1.0 + theta_sin), envelope_power)
+}
+
+/// `x^p` as numpy computes it for the notebook's powers: numpy squares for
+/// `** 2` rather than calling `pow`, and an integer power by repeated
+/// multiplication is both faster and as exact.
+fn envelope(x: f64, p: f64) -> f64 {
+    if p == 2.0 {
+        x * x
+    } else if p.fract() == 0.0 && p <= 64.0 {
+        x.powi(p as i32)
+    } else {
+        x.powf(p)
+    }
+}
+
+/// Draws `n` IPDs uniformly in (-π/2, π/2) and the spikes they evoke:
+/// the notebook's `random_ipd_input_signal`.
+pub fn random_ipd_input_signal(
+    cfg: &Config,
+    n: usize,
+    rng: &mut StimulusRng,
+    device: Device,
+) -> Result<Dataset> {
+    let ipd: Vec<f64> = (0..n).map(|_| rng.uniform() * PI - PI / 2.0).collect();
+    input_signal(cfg, &ipd, rng, device)
+}
+
+/// The spikes evoked by the given IPDs (radians): the notebook's
+/// `input_signal`.
+pub fn input_signal(
+    cfg: &Config,
+    ipd: &[f64],
+    rng: &mut StimulusRng,
+    device: Device,
+) -> Result<Dataset> {
+    let n = ipd.len();
+    let offsets: Vec<f64> = match cfg.phase_offset {
+        PhaseOffset::PerCall => vec![2.0 * PI * rng.uniform(); n],
+        PhaseOffset::PerSample => (0..n).map(|_| 2.0 * PI * rng.uniform()).collect(),
+    };
+    let spikes = match rng {
+        StimulusRng::Numpy(np) => numpy_spikes(cfg, ipd, &offsets, np),
+        StimulusRng::Fast(main) => fast_spikes(cfg, ipd, &offsets, main.next_u64()),
+    };
+    let ipd32: Vec<f32> = ipd.iter().map(|&x| x as f32).collect();
+    let shape = [
+        n as i64,
+        cfg.duration_steps() as i64,
+        cfg.input_size() as i64,
+    ];
+    Ok(Dataset {
+        ipd: Tensor::f_from_slice(&ipd32)?.f_to_device(device)?,
+        spikes: Tensor::f_from_slice(&spikes)?
+            .f_view(shape)?
+            .f_to_device(device)?,
+    })
+}
+
+/// Firing probability per step of every fibre, `(steps, 2*anf_per_ear)`
+/// row-major, for one IPD and phase offset, in the notebook's float64
+/// arithmetic: θ = 2π·f·t·dt + offset + delay (+ IPD on the second ear).
+pub fn firing_probabilities(cfg: &Config, ipd: f64, offset: f64) -> Vec<f64> {
+    let (steps, anf) = (cfg.duration_steps(), cfg.anf_per_ear);
+    let delays = phase_delays(anf);
+    let (dt, peak) = (cfg.dt(), cfg.rate_max * cfg.dt());
+    let mut p = Vec::with_capacity(steps * 2 * anf);
+    for t in 0..steps {
+        let phi = 2.0 * PI * (cfg.f * (t as f64 * dt)) + offset;
+        let first = delays.iter().map(|d| phi + d);
+        let second = delays.iter().map(|d| phi + d + ipd);
+        p.extend(
+            first
+                .chain(second)
+                .map(|theta| firing_probability(peak, cfg.envelope_power, theta.sin())),
+        );
+    }
+    p
+}
+
+/// The notebook's Bernoulli draws: numpy uniforms in C order, compared in
+/// float64 with the exact probabilities.
+fn numpy_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], np: &mut NumpyRandomState) -> Vec<u8> {
+    let per_sample = cfg.duration_steps() * cfg.input_size();
+    let mut uniforms = vec![0.0; per_sample];
+    let mut spikes = vec![0u8; ipd.len() * per_sample];
+    for (i, sample) in spikes.chunks_mut(per_sample).enumerate() {
+        let p = firing_probabilities(cfg, ipd[i], offsets[i]);
+        np.fill(&mut uniforms);
+        for ((out, p), u) in sample.iter_mut().zip(&p).zip(&uniforms) {
+            *out = (p > u) as u8;
+        }
+    }
+    spikes
+}
+
+/// Parallel generator. Each sample's fibres at phase `base + c` (base =
+/// 2πf·t + delay, shared by all samples; c = offset, plus the IPD for the
+/// second ear) are evaluated by the angle-addition formula from one table of
+/// sin/cos(base), and a spike is a 32-bit uniform below the probability
+/// scaled to 2^32. Sample i draws from its own stream seeded by
+/// (call seed, i), so the result does not depend on the thread count.
+fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64) -> Vec<u8> {
+    let (steps, anf) = (cfg.duration_steps(), cfg.anf_per_ear);
+    let delays = phase_delays(anf);
+    let dt = cfg.dt();
+    let base: Vec<(f64, f64)> = (0..steps)
+        .flat_map(|t| {
+            let phi = 2.0 * PI * (cfg.f * (t as f64 * dt));
+            delays.iter().map(move |d| (phi + d).sin_cos())
+        })
+        .collect();
+    let peak = cfg.rate_max * dt;
+    let thresholds_for = |shift: f64, out: &mut [u64]| {
+        let (s, c) = shift.sin_cos();
+        for (o, &(sb, cb)) in out.iter_mut().zip(&base) {
+            let p = firing_probability(peak, cfg.envelope_power, sb * c + cb * s);
+            *o = (p * 4294967296.0) as u64;
+        }
+    };
+    let mut spikes = vec![0u8; ipd.len() * steps * 2 * anf];
+    spikes
+        .par_chunks_mut(steps * 2 * anf)
+        .enumerate()
+        .for_each_init(
+            || (vec![0u64; steps * anf], vec![0u64; steps * anf], f64::NAN),
+            |(first, second, first_offset), (i, sample)| {
+                // With one offset per call the first ear's table is the
+                // same for every sample: compute it once per thread.
+                if *first_offset != offsets[i] {
+                    thresholds_for(offsets[i], first);
+                    *first_offset = offsets[i];
+                }
+                thresholds_for(offsets[i] + ipd[i], second);
+                let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(call_seed, i as u64));
+                for (t, row) in sample.chunks_mut(2 * anf).enumerate() {
+                    let ears = first[t * anf..(t + 1) * anf]
+                        .iter()
+                        .chain(&second[t * anf..(t + 1) * anf]);
+                    for (out, &threshold) in row.iter_mut().zip(ears) {
+                        *out = ((rng.next_u32() as u64) < threshold) as u8;
+                    }
+                }
+            },
+        );
+    spikes
+}
+
+/// SplitMix64 finaliser: turns (seed, counter) into well-separated stream
+/// seeds, so sample i of call c never shares a stream with another.
+fn mix(seed: u64, counter: u64) -> u64 {
+    let mut z = seed
+        .wrapping_add(counter.wrapping_mul(0x9E37_79B9_7F4A_7C15))
+        .wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// Expected firing probability per step, averaged over the phase:
+/// `rate_max·dt·E[(½(1+sin θ))^p]` for θ uniform. Useful to check a data set.
+pub fn expected_spike_probability(cfg: &Config) -> f64 {
+    let n = 100_000;
+    let mean = (0..n)
+        .map(|j| {
+            envelope(
+                0.5 * (1.0 + (2.0 * PI * (j as f64 + 0.5) / n as f64).sin()),
+                cfg.envelope_power,
+            )
+        })
+        .sum::<f64>()
+        / n as f64;
+    cfg.rate_max * cfg.dt() * mean
+}
