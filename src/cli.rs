@@ -25,6 +25,22 @@ pub enum Command {
     Train(TrainArgs),
     /// Evaluate saved weights on freshly generated test data
     Eval(EvalArgs),
+    /// Draw the input spikes for random IPDs (the notebook's first figure)
+    Stimulus(StimulusArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct StimulusArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Number of random IPDs to draw, one panel each (1 to 8)
+    #[arg(long, default_value_t = 8)]
+    pub samples: usize,
+    /// Output folder for stimulus.png and stimulus.svg [default: results/stimulus-seed<SEED>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]

@@ -7,11 +7,12 @@ use serde::Serialize;
 use tch::Device;
 
 use crate::analysis::{analyse, chance_level, Analysis};
-use crate::cli::{EvalArgs, RuntimeArgs, TrainArgs};
+use crate::cli::{EvalArgs, RuntimeArgs, StimulusArgs, TrainArgs};
 use crate::config::Config;
 use crate::device::{device_name, select_device};
 use crate::experiment::{self, Event, Outcome};
 use crate::output;
+use crate::plots;
 use crate::stimulus::{random_ipd_input_signal, StimulusRng};
 
 /// Applies --device and --threads.
@@ -131,7 +132,63 @@ pub fn write_run(
         },
     )?;
     output::save_weights(&out.join("weights.safetensors"), &outcome.weights)?;
-    let _ = plots;
+    if plots {
+        plots::loss_curve(&outcome.loss, &out.join("loss"))?;
+        for (label, analysis) in [("Train", &outcome.train), ("Test", &outcome.test)] {
+            let confusion = analysis.confusion_normalised();
+            plots::analysis_figure(
+                &plots::AnalysisFigure {
+                    label,
+                    num_classes: cfg.num_classes,
+                    ipd_true_deg: &analysis.ipd_true_deg,
+                    ipd_estimated_deg: &analysis.ipd_estimated_deg,
+                    confusion: &confusion,
+                },
+                &out.join(format!("analysis_{}", label.to_lowercase())),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// Draws the spikes evoked by random IPDs, as the notebook's first figure.
+pub fn stimulus(args: &StimulusArgs) -> Result<()> {
+    let cfg = args.config.resolve()?;
+    let device = runtime(&args.runtime)?;
+    anyhow::ensure!(
+        (1..=plots::MAX_RASTER_PANELS).contains(&args.samples),
+        "--samples must be between 1 and {}, got {}",
+        plots::MAX_RASTER_PANELS,
+        args.samples
+    );
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(format!("results/stimulus-seed{}", cfg.seed)));
+    output::create_dir(&out)?;
+    let mut rng = StimulusRng::new(&cfg)?;
+    let data = random_ipd_input_signal(&cfg, args.samples, &mut rng, device)?;
+    let ipd = Vec::<f32>::try_from(&data.ipd.f_to_device(Device::Cpu)?)?;
+    let spikes = data.spikes.f_to_device(Device::Cpu)?;
+    let panels = ipd
+        .iter()
+        .enumerate()
+        .map(|(i, &ipd)| {
+            Ok(plots::RasterPanel {
+                // int() of the notebook truncates toward zero.
+                ipd_deg: (ipd as f64 * 180.0 / std::f64::consts::PI).trunc() as i64,
+                steps: cfg.duration_steps(),
+                neurons: cfg.input_size(),
+                spikes: Vec::<u8>::try_from(&spikes.f_get(i as i64)?.f_flatten(0, -1)?)?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let files = plots::stimulus_raster(&panels, &out.join("stimulus"))?;
+    if !args.runtime.quiet {
+        for file in files {
+            println!("{}", file.display());
+        }
+    }
     Ok(())
 }
 

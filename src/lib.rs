@@ -22,6 +22,7 @@ pub mod network;
 pub mod numpy_random;
 pub mod optim;
 pub mod output;
+pub mod plots;
 pub mod stimulus;
 pub mod surrogate;
 pub mod train;

@@ -12,6 +12,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Train(args) => commands::train(args),
         Command::Eval(args) => commands::eval(args),
+        Command::Stimulus(args) => commands::stimulus(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
