@@ -21,11 +21,19 @@ if have_torch; then
   exit 0
 fi
 
+if ! command -v cargo >/dev/null; then
+  echo "setup: cargo not found; install Rust with https://rustup.rs (curl --proto '=https' -sSf https://sh.rustup.rs | sh)" >&2
+  exit 1
+fi
 if ! command -v "$python" >/dev/null; then
   echo "setup: $python not found; install Python 3.10+ or set PYTHON=/path/to/python3" >&2
   exit 1
 fi
-[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+echo "setup: installing torch==$torch_version (about 4.7 GB with its CUDA libraries) into $venv" >&2
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv" || {
+  echo "setup: could not create a virtual environment; on Debian/Ubuntu: apt-get install python3-venv" >&2
+  exit 1
+}
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
   "torch==$torch_version" numpy safetensors
 site="$("$venv/bin/python" -c 'import torch, os; print(os.path.dirname(torch.__file__))')"

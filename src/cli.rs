@@ -30,6 +30,7 @@ pub enum Command {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct StimulusArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -44,6 +45,7 @@ pub struct StimulusArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct TrainArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
@@ -58,6 +60,7 @@ pub struct TrainArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct EvalArgs {
     /// Weights saved by `snnloc train` (weights.safetensors, tensors W1 and W2)
     #[arg(long)]

@@ -13,6 +13,7 @@ use crate::device::{device_name, select_device};
 use crate::experiment::{self, Event, Outcome};
 use crate::output;
 use crate::plots;
+use crate::seed::seed_torch;
 use crate::stimulus::{random_ipd_input_signal, StimulusRng};
 
 /// Applies --device and --threads.
@@ -60,7 +61,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.seed)));
-    output::create_dir(&out)?;
+    output::check_out_dir(&out)?;
     let quiet = args.runtime.quiet;
     if !quiet {
         println!(
@@ -105,6 +106,7 @@ pub fn write_run(
     outcome: &Outcome,
     plots: bool,
 ) -> Result<()> {
+    output::create_dir(out)?;
     output::write_json(&out.join("config.json"), cfg)?;
     output::write_csv(
         &out.join("loss.csv"),
@@ -165,9 +167,10 @@ pub fn stimulus(args: &StimulusArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/stimulus-seed{}", cfg.seed)));
-    output::create_dir(&out)?;
+    output::check_out_dir(&out)?;
     let mut rng = StimulusRng::new(&cfg)?;
     let data = random_ipd_input_signal(&cfg, args.samples, &mut rng, device)?;
+    output::create_dir(&out)?;
     let ipd = Vec::<f32>::try_from(&data.ipd.f_to_device(Device::Cpu)?)?;
     let spikes = data.spikes.f_to_device(Device::Cpu)?;
     let panels = ipd
@@ -225,10 +228,10 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let device = runtime(&args.runtime)?;
     let weights = output::load_weights(&args.weights, &cfg, device)?;
     if let Some(out) = &args.out {
-        output::create_dir(out)?;
+        output::check_out_dir(out)?;
     }
     let mut rng = StimulusRng::new(&cfg)?;
-    tch::manual_seed(cfg.seed as i64);
+    let _generator = seed_torch(cfg.seed);
     let test_data = random_ipd_input_signal(&cfg, cfg.n_testing_samples(), &mut rng, device)?;
     let test = analyse(&test_data, &weights, &cfg)?;
     if !args.runtime.quiet {
@@ -239,6 +242,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
         print_analysis("Test", &test);
     }
     if let Some(out) = &args.out {
+        output::create_dir(out)?;
         write_confusion(out, "test", &test)?;
         output::write_json(
             &out.join("eval.json"),

@@ -228,6 +228,12 @@ impl Config {
                 self.dt_ms
             );
         }
+        if self.rng == RngMode::Numpy && self.seed > u64::from(u32::MAX) {
+            bail!(
+                "--seed {}: numpy seeds must be between 0 and 4294967295 (with --rng numpy)",
+                self.seed
+            );
+        }
         if self.num_classes < 2 {
             bail!("--num-classes must be at least 2, got {}", self.num_classes);
         }

@@ -11,6 +11,7 @@ use tch::Device;
 use crate::analysis::{analyse, Analysis};
 use crate::config::Config;
 use crate::network::{init_weight_matrices, Weights};
+use crate::seed::seed_torch;
 use crate::stimulus::{random_ipd_input_signal, StimulusRng};
 use crate::train::train;
 
@@ -56,7 +57,7 @@ pub fn run(cfg: &Config, device: Device, mut on_event: impl FnMut(Event)) -> Res
     let start = Instant::now();
     let mut seconds = Timings::default();
     let mut stimulus_rng = StimulusRng::new(cfg)?;
-    tch::manual_seed(cfg.seed as i64);
+    let _generator = seed_torch(cfg.seed);
 
     let clock = Instant::now();
     let train_data =

@@ -23,6 +23,7 @@ pub mod numpy_random;
 pub mod optim;
 pub mod output;
 pub mod plots;
+pub mod seed;
 pub mod stimulus;
 pub mod surrogate;
 pub mod train;

@@ -80,6 +80,18 @@ pub fn write_matrix_csv<T: ToString>(path: &Path, corner: &str, matrix: &[Vec<T>
     write_csv(path, &header, rows)
 }
 
+/// Refuses an output path that cannot become a folder, before any work is
+/// done; the folder itself is created only when there is something to write.
+pub fn check_out_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "--out {}: exists and is not a folder; choose another --out",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
 pub fn create_dir(dir: &Path) -> Result<()> {
     fs::create_dir_all(dir)
         .with_context(|| format!("cannot create output folder {}", dir.display()))

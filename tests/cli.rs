@@ -1,0 +1,219 @@
+//! The `snnloc` binary as a user meets it: outputs, and bad input answered
+//! with one line and a non-zero exit, never a panic or half-written files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn snnloc(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_snnloc"))
+        .args(args)
+        .output()
+        .expect("snnloc runs")
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snnloc-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+const TINY: &[&str] = &[
+    "--batch-size",
+    "16",
+    "--n-training-batches",
+    "2",
+    "--n-testing-batches",
+    "1",
+    "--epochs",
+    "1",
+    "--device",
+    "cpu",
+];
+
+fn assert_one_line_error(args: &[&str], needle: &str) {
+    let out = snnloc(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "{args:?}: not one line:\n{stderr}"
+    );
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    assert!(
+        stderr.contains(needle),
+        "{args:?}: '{needle}' not in: {stderr}"
+    );
+}
+
+#[test]
+fn train_writes_every_output_and_eval_reads_the_weights() {
+    let dir = scratch_dir("train");
+    let d = dir.to_str().unwrap();
+    let out = snnloc(&[&["train", "--out", d, "--seed", "3"], TINY].concat());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "Epoch 1: loss=",
+        "Train classifier accuracy: ",
+        "Test absolute error: ",
+        "Chance accuracy level: 8.3%",
+    ] {
+        assert!(stdout.contains(line), "missing '{line}' in:\n{stdout}");
+    }
+    for file in [
+        "config.json",
+        "metrics.json",
+        "loss.csv",
+        "confusion_train.csv",
+        "confusion_test.csv",
+        "confusion_test_normalised.csv",
+        "weights.safetensors",
+        "loss.png",
+        "loss.svg",
+        "analysis_train.png",
+        "analysis_test.svg",
+    ] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    assert!(!leftover_temp_files(&dir), "temporary files left behind");
+    let metrics: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    assert!(metrics["test"]["accuracy_mean"].as_f64().is_some());
+    assert!(metrics["seconds"]["total"].as_f64().unwrap() > 0.0);
+
+    let weights = dir.join("weights.safetensors");
+    let eval_dir = dir.join("eval");
+    let out = snnloc(&[
+        "eval",
+        "--weights",
+        weights.to_str().unwrap(),
+        "--out",
+        eval_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Test classifier accuracy: "));
+    assert!(eval_dir.join("eval.json").is_file());
+
+    // Weights trained for 30 hidden neurons do not fit 40.
+    assert_one_line_error(
+        &[
+            "eval",
+            "--weights",
+            weights.to_str().unwrap(),
+            "--num-hidden",
+            "40",
+        ],
+        "does not fit the config",
+    );
+}
+
+fn leftover_temp_files(dir: &Path) -> bool {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .any(|e| e.unwrap().file_name().to_string_lossy().contains(".tmp-"))
+}
+
+#[test]
+fn bad_input_is_one_line_and_writes_nothing() {
+    let dir = scratch_dir("bad");
+    let d = dir.to_str().unwrap();
+    let cases: &[(&[&str], &str)] = &[
+        (&["train", "--bogus"], "unexpected argument '--bogus'"),
+        (
+            &["train", "--batch-size", "0", "--out", d],
+            "--batch-size must be at least 1",
+        ),
+        (&["train", "--batch-size", "-3", "--out", d], "--batch-size"),
+        (
+            &["train", "--tau-ms", "nan", "--out", d],
+            "--tau-ms must be a finite number greater than 0",
+        ),
+        (&["train", "--lr", "-1", "--out", d], "--lr"),
+        (
+            &["train", "--envelope-power", "-2", "--out", d],
+            "--envelope-power",
+        ),
+        (&["train", "--rate-max", "2000", "--out", d], "--rate-max"),
+        (
+            &["train", "--num-classes", "1", "--out", d],
+            "--num-classes",
+        ),
+        (
+            &["train", "--duration-ms", "1", "--out", d],
+            "--duration-ms",
+        ),
+        (
+            &["train", "--phase-offset", "sometimes", "--out", d],
+            "--phase-offset",
+        ),
+        (
+            &["train", "--device", "tpu", "--out", d],
+            "--device 'tpu' is not a device",
+        ),
+        (
+            &[
+                "train",
+                "--rng",
+                "numpy",
+                "--seed",
+                "99999999999",
+                "--out",
+                d,
+            ],
+            "numpy seeds must be between",
+        ),
+        (
+            &["train", "--config", "/nonexistent/config.json", "--out", d],
+            "--config /nonexistent/config.json",
+        ),
+        (
+            &["eval", "--weights", "/nonexistent/w.safetensors"],
+            "no such file",
+        ),
+        (
+            &["stimulus", "--samples", "9", "--out", d],
+            "--samples must be between 1 and 8",
+        ),
+    ];
+    for (args, needle) in cases {
+        assert_one_line_error(args, needle);
+    }
+    assert!(!dir.exists(), "a failed command created {}", dir.display());
+}
+
+#[test]
+fn cuda_request_is_an_error_where_there_is_none() {
+    if tch::Cuda::is_available() {
+        return;
+    }
+    assert_one_line_error(&["train", "--device", "cuda"], "CUDA is not available");
+    assert_one_line_error(&["train", "--device", "cuda:1"], "CUDA is not available");
+}
+
+#[test]
+fn stimulus_draws_the_raster() {
+    let dir = scratch_dir("stimulus");
+    let out = snnloc(&[
+        "stimulus",
+        "--out",
+        dir.to_str().unwrap(),
+        "--envelope-power",
+        "10",
+        "--quiet",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("stimulus.png").is_file() && dir.join("stimulus.svg").is_file());
+}

@@ -1,0 +1,276 @@
+//! The notebook's building blocks, checked against their definitions.
+
+use std::f64::consts::PI;
+
+use snnloc::config::{Config, Engine, PhaseOffset};
+use snnloc::data::data_generator;
+use snnloc::engine::{class_scores, loss_and_gradients};
+use snnloc::labels::{continuise, discretise};
+use snnloc::network::{init_weight_matrices, lif_step, readout_step, snn, torch_fan_in, Weights};
+use snnloc::seed::seed_torch;
+use snnloc::stimulus::{
+    expected_spike_probability, firing_probabilities, input_signal, random_ipd_input_signal,
+    StimulusRng,
+};
+use snnloc::surrogate::spike;
+use snnloc::{fused, network};
+use tch::{Device, Kind, Tensor};
+
+fn small() -> Config {
+    Config {
+        batch_size: 16,
+        n_training_batches: 4,
+        n_testing_batches: 2,
+        epochs: 2,
+        ..Config::default()
+    }
+}
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1)).unwrap()
+}
+
+#[test]
+fn stimulus_has_the_notebook_shapes_and_spike_rate() {
+    for envelope_power in [0.0, 1.0, 2.0, 2.5, 10.0] {
+        let cfg = Config {
+            envelope_power,
+            ..Config::default()
+        };
+        let mut rng = StimulusRng::new(&cfg).unwrap();
+        let data = random_ipd_input_signal(&cfg, 256, &mut rng, Device::Cpu).unwrap();
+        assert_eq!(data.ipd.size(), [256]);
+        assert_eq!(data.spikes.size(), [256, 100, 200]);
+        let ipd = to_vec(&data.ipd);
+        assert!(ipd
+            .iter()
+            .all(|&x| (x as f64) >= -PI / 2.0 && (x as f64) < PI / 2.0));
+        let spikes = to_vec(&data.spikes);
+        assert!(spikes.iter().all(|&s| s == 0.0 || s == 1.0));
+        // 5.12 million Bernoulli draws: the mean is within 0.5% of the
+        // expectation rate_max·dt·E[(½(1+sin θ))^p] over uniform phases.
+        let mean = spikes.iter().map(|&s| s as f64).sum::<f64>() / spikes.len() as f64;
+        let expected = expected_spike_probability(&cfg);
+        assert!(
+            (mean - expected).abs() < 0.005 * expected.max(0.01) + 0.002,
+            "power {envelope_power}: mean {mean} vs expected {expected}"
+        );
+    }
+    // E[(½(1+sin))^2] = 3/8, so the notebook's default fires 0.6·3/8 per step.
+    assert!((expected_spike_probability(&Config::default()) - 0.225).abs() < 1e-9);
+}
+
+#[test]
+fn ipd_shifts_only_the_second_ear() {
+    let cfg = Config::default();
+    let anf = cfg.anf_per_ear;
+    let centred = firing_probabilities(&cfg, 0.0, 0.3);
+    let shifted = firing_probabilities(&cfg, 0.7, 0.3);
+    for t in 0..cfg.duration_steps() {
+        let row = t * 2 * anf;
+        assert_eq!(
+            centred[row..row + anf],
+            shifted[row..row + anf],
+            "first ear changed at t={t}"
+        );
+        // With no IPD both ears hear the same; with one, the second differs.
+        assert_eq!(centred[row..row + anf], centred[row + anf..row + 2 * anf]);
+    }
+    assert_ne!(centred, shifted);
+
+    // In generated spikes: many samples of one IPD give the first ear the
+    // same firing rate whatever the IPD, and the second ear its shifted one.
+    let cfg = Config {
+        phase_offset: PhaseOffset::PerCall,
+        ..Config::default()
+    };
+    let rates = |ipd: f64| {
+        let mut rng = StimulusRng::new(&cfg).unwrap();
+        let data = input_signal(&cfg, &vec![ipd; 2000], &mut rng, Device::Cpu).unwrap();
+        to_vec(
+            &data
+                .spikes
+                .to_kind(Kind::Float)
+                .mean_dim(0, false, Kind::Float),
+        )
+    };
+    let (a, b) = (rates(0.0), rates(1.2));
+    let distance = |range: std::ops::Range<usize>| {
+        (0..cfg.duration_steps())
+            .flat_map(|t| range.clone().map(move |k| t * 2 * anf + k))
+            .map(|i| (a[i] - b[i]).abs() as f64)
+            .sum::<f64>()
+            / (cfg.duration_steps() * anf) as f64
+    };
+    let (first, second) = (distance(0..anf), distance(anf..2 * anf));
+    assert!(first < 0.02, "first ear rates moved by {first}");
+    assert!(
+        second > 5.0 * first,
+        "second ear moved by {second}, first by {first}"
+    );
+}
+
+#[test]
+fn labels_cover_the_edges_and_round_trip() {
+    let edges = Tensor::from_slice(&[(-PI / 2.0) as f32, (PI / 2.0 - 1e-6) as f32, 0.0]);
+    let classes = Vec::<i64>::try_from(&discretise(&edges, 12).unwrap()).unwrap();
+    assert_eq!(classes, [0, 11, 6]);
+    let midpoints: Vec<f32> = (0..12).map(|c| continuise(c, 12) as f32).collect();
+    let back = discretise(&Tensor::from_slice(&midpoints), 12).unwrap();
+    assert_eq!(
+        Vec::<i64>::try_from(&back).unwrap(),
+        (0..12).collect::<Vec<_>>()
+    );
+    assert!((continuise(0, 12) - (-PI / 2.0 + PI / 24.0)).abs() < 1e-12);
+}
+
+#[test]
+fn surrogate_is_heaviside_forward_and_sigmoid_derivative_backward() {
+    let beta = 5.0;
+    let values = [-2.0f32, -0.3, -1e-7, 0.0, 1e-7, 0.25, 1.5];
+    let x = Tensor::from_slice(&values).set_requires_grad(true);
+    let y = spike(&x, beta);
+    assert_eq!(to_vec(&y), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+    let upstream = Tensor::from_slice(&[1.0f32, 2.0, -1.0, 0.5, 3.0, 1.0, -2.0]);
+    let grad = Tensor::run_backward(&[(&y * &upstream).sum(Kind::Float)], &[&x], false, false);
+    for ((g, &v), u) in to_vec(&grad[0]).iter().zip(&values).zip(to_vec(&upstream)) {
+        let sig = 1.0 / (1.0 + (-beta * v as f64).exp());
+        let want = u as f64 * beta * sig * (1.0 - sig);
+        assert!((*g as f64 - want).abs() < 1e-6, "x={v}: {g} vs {want}");
+    }
+}
+
+#[test]
+fn lif_layer_follows_the_notebook_update_order_by_hand() {
+    // One neuron, alpha = 0.5, inputs 0.8, 0.9, 0.3. By hand:
+    // t=0: v=0, s=0 → new_v = (0 + 0.8)·1 = 0.8, s = H(0 - 1) = 0
+    // t=1: v=0.8    → new_v = (0.4 + 0.9)·1 = 1.3, s = H(0.8 - 1) = 0
+    // t=2: v=1.3    → new_v = (0.65 + 0.3)·1 = 0.95, s = H(1.3 - 1) = 1
+    // t=3: v=0.95, s=1 → new_v = (0.475 + 0.3)·0 = 0 (reset), s = H(-0.05) = 0
+    let (alpha, beta) = (0.5, 5.0);
+    let inputs = [0.8f32, 0.9, 0.3, 0.3];
+    let mut v = Tensor::zeros([1, 1], (Kind::Float, Device::Cpu));
+    let mut s = v.zeros_like();
+    let mut trace = vec![];
+    for h in inputs {
+        (v, s) = lif_step(&v, &s, &Tensor::from_slice(&[h]).view([1, 1]), alpha, beta);
+        trace.push((to_vec(&v)[0], to_vec(&s)[0]));
+    }
+    let want = [(0.8, 0.0), (1.3, 0.0), (0.95, 1.0), (0.0, 0.0)];
+    for ((v, s), (wv, ws)) in trace.iter().zip(want) {
+        assert!((v - wv).abs() < 1e-6 && *s == ws, "{trace:?}");
+    }
+    let u = readout_step(
+        &Tensor::from_slice(&[2.0f32]),
+        &Tensor::from_slice(&[1.0f32]),
+        alpha,
+    );
+    assert_eq!(to_vec(&u), [2.0]);
+}
+
+#[test]
+fn weights_use_torch_fan_in_and_bounds() {
+    // torch's _calculate_fan_in_and_fan_out: fan_in is size(1) of a matrix.
+    assert_eq!(torch_fan_in(&[200, 30]), 30);
+    assert_eq!(torch_fan_in(&[30, 12]), 12);
+    let cfg = Config::default();
+    let _generator = seed_torch(0);
+    let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
+    assert_eq!(w.w1.size(), [200, 30]);
+    assert_eq!(w.w2.size(), [30, 12]);
+    let max = |t: &Tensor| to_vec(t).iter().fold(0f32, |m, x| m.max(x.abs())) as f64;
+    let (b1, b2) = (1.0 / 30f64.sqrt(), 1.0 / 12f64.sqrt());
+    assert!(max(&w.w1) <= b1 && max(&w.w1) > 0.9 * b1);
+    assert!(max(&w.w2) <= b2 && max(&w.w2) > 0.9 * b2);
+}
+
+/// One batch of real stimulus and freshly initialised weights.
+fn batch_and_weights(cfg: &Config, seed: u64) -> (Tensor, Tensor, Weights) {
+    let cfg = Config {
+        seed,
+        ..cfg.clone()
+    };
+    let mut rng = StimulusRng::new(&cfg).unwrap();
+    let _generator = seed_torch(seed);
+    let data = random_ipd_input_signal(&cfg, cfg.batch_size, &mut rng, Device::Cpu).unwrap();
+    let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
+    let labels = discretise(&data.ipd, cfg.num_classes).unwrap();
+    let batch = data_generator(&labels, &data.spikes, cfg.batch_size)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    (batch.spikes, batch.targets, w)
+}
+
+fn max_relative_difference(a: &Tensor, b: &Tensor) -> f64 {
+    let scale = b.abs().max().double_value(&[]).max(1e-12);
+    (a - b).abs().max().double_value(&[]) / scale
+}
+
+#[test]
+fn fused_engine_matches_the_reference_engine() {
+    let cfg = small();
+    for seed in [0, 1, 2] {
+        let (spikes, labels, w) = batch_and_weights(&cfg, seed);
+        let reference_out = tch::no_grad(|| snn(&spikes, &w, &cfg)).unwrap();
+        let fused_out = fused::snn(&spikes, &w, &cfg).unwrap();
+        assert!(
+            reference_out.equal(&fused_out),
+            "seed {seed}: outputs differ"
+        );
+        let hidden_active = reference_out.abs().sum(Kind::Float).double_value(&[]);
+        assert!(hidden_active > 0.0, "a silent network proves nothing");
+
+        let r = loss_and_gradients(Engine::Reference, &spikes, &labels, &w, &cfg).unwrap();
+        let f = loss_and_gradients(Engine::Fused, &spikes, &labels, &w, &cfg).unwrap();
+        assert_eq!(r.loss, f.loss, "seed {seed}: losses differ");
+        let (d1, d2) = (
+            max_relative_difference(&f.w1, &r.w1),
+            max_relative_difference(&f.w2, &r.w2),
+        );
+        assert!(
+            d1 < 1e-5 && d2 < 1e-5,
+            "seed {seed}: gradient differences {d1:e}, {d2:e}"
+        );
+        assert!(
+            r.w1.abs().max().double_value(&[]) > 0.0,
+            "W1 gradient vanished"
+        );
+
+        let scores = class_scores(Engine::Fused, &spikes, &w, &cfg).unwrap();
+        let reference_scores = class_scores(Engine::Reference, &spikes, &w, &cfg).unwrap();
+        assert!(scores.equal(&reference_scores));
+    }
+}
+
+#[test]
+fn engines_train_to_the_same_loss_history() {
+    let cfg = small();
+    let history = |engine| {
+        let cfg = Config {
+            engine,
+            ..cfg.clone()
+        };
+        snnloc::experiment::run(&cfg, Device::Cpu, |_| {})
+            .unwrap()
+            .loss
+    };
+    let (reference, fused) = (history(Engine::Reference), history(Engine::Fused));
+    for (r, f) in reference.iter().zip(&fused) {
+        assert!(
+            (r - f).abs() <= 1e-4 * r.abs(),
+            "{reference:?} vs {fused:?}"
+        );
+    }
+}
+
+#[test]
+fn network_state_follows_the_batch_size() {
+    let cfg = small();
+    let (spikes, _, w) = batch_and_weights(&cfg, 4);
+    let three = spikes.narrow(0, 0, 3);
+    let out = tch::no_grad(|| network::snn(&three, &w, &cfg)).unwrap();
+    assert_eq!(out.size(), [3, 100, 12]);
+    assert_eq!(fused::snn(&three, &w, &cfg).unwrap().size(), [3, 100, 12]);
+}

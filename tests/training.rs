@@ -1,0 +1,136 @@
+//! Whole experiments: reproducibility, learning, and saved weights.
+
+use std::path::PathBuf;
+
+use snnloc::analysis::analyse;
+use snnloc::config::{Config, PhaseOffset};
+use snnloc::experiment::run;
+use snnloc::output::{load_weights, save_weights};
+use snnloc::seed::seed_torch;
+use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
+use tch::Device;
+
+fn small() -> Config {
+    Config {
+        batch_size: 64,
+        n_training_batches: 16,
+        n_testing_batches: 8,
+        epochs: 6,
+        phase_offset: PhaseOffset::PerSample,
+        seed: 7,
+        ..Config::default()
+    }
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snnloc-test-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn same_seed_gives_identical_runs_and_another_seed_does_not() {
+    let cfg = Config {
+        epochs: 2,
+        ..small()
+    };
+    let a = run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let b = run(&cfg, Device::Cpu, |_| {}).unwrap();
+    assert_eq!(a.loss, b.loss);
+    assert_eq!(a.test.accuracy_mean, b.test.accuracy_mean);
+    assert_eq!(a.test.abs_error_mean, b.test.abs_error_mean);
+    assert_eq!(a.train.confusion, b.train.confusion);
+    assert!(a.weights.w1.equal(&b.weights.w1));
+    let c = run(&Config { seed: 8, ..cfg }, Device::Cpu, |_| {}).unwrap();
+    assert_ne!(a.loss, c.loss);
+}
+
+#[test]
+fn short_training_learns_well_above_chance() {
+    let cfg = small();
+    let outcome = run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let ln12 = 12f64.ln();
+    let last = *outcome.loss.last().unwrap();
+    assert!(
+        last < 0.75 * ln12,
+        "final loss {last} not well below ln 12 = {ln12:.2}: {:?}",
+        outcome.loss
+    );
+    assert!(
+        outcome.loss[0] > last,
+        "loss did not fall: {:?}",
+        outcome.loss
+    );
+    let chance = 100.0 / 12.0;
+    for (label, a) in [("train", &outcome.train), ("test", &outcome.test)] {
+        assert!(
+            a.accuracy_mean > 3.0 * chance,
+            "{label} accuracy {:.1}%",
+            a.accuracy_mean
+        );
+        assert!(
+            a.abs_error_mean < 30.0,
+            "{label} error {:.1} deg",
+            a.abs_error_mean
+        );
+        let counted: u64 = a.confusion.iter().flatten().sum();
+        assert_eq!(
+            counted as usize,
+            cfg.batch_size
+                * if label == "train" {
+                    cfg.n_training_batches
+                } else {
+                    cfg.n_testing_batches
+                }
+        );
+        let normalised = a.confusion_normalised();
+        for j in 0..12 {
+            let column: f64 = normalised.iter().map(|row| row[j]).sum();
+            assert!(column.is_nan() || (column - 1.0).abs() < 1e-9);
+        }
+    }
+}
+
+#[test]
+fn saved_weights_load_and_evaluate_to_the_same_accuracy() {
+    let cfg = Config {
+        epochs: 2,
+        ..small()
+    };
+    let outcome = run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let path = scratch_dir("weights").join("weights.safetensors");
+    save_weights(&path, &outcome.weights).unwrap();
+    let loaded = load_weights(&path, &cfg, Device::Cpu).unwrap();
+    assert!(loaded.w1.equal(&outcome.weights.w1) && loaded.w2.equal(&outcome.weights.w2));
+
+    // Same weights on the same test set, shuffled by the same generator
+    // state, give the same analysis as inside the run.
+    let evaluate = |w: &snnloc::network::Weights| {
+        let mut rng = StimulusRng::new(&cfg).unwrap();
+        let _generator = seed_torch(99);
+        let test =
+            random_ipd_input_signal(&cfg, cfg.n_testing_samples(), &mut rng, Device::Cpu).unwrap();
+        analyse(&test, w, &cfg).unwrap()
+    };
+    let (a, b) = (evaluate(&outcome.weights), evaluate(&loaded));
+    assert_eq!(a.accuracy_mean, b.accuracy_mean);
+    assert_eq!(a.confusion, b.confusion);
+
+    // The wrong shape is refused with a message naming it.
+    let other = Config {
+        num_hidden: 31,
+        ..cfg.clone()
+    };
+    let err = load_weights(&path, &other, Device::Cpu).err().unwrap();
+    assert!(
+        format!("{err:#}").contains("W1 has shape [200, 30]"),
+        "{err:#}"
+    );
+    // A corrupt file is refused, not a panic.
+    std::fs::write(&path, b"not a safetensors file").unwrap();
+    let err = load_weights(&path, &cfg, Device::Cpu).err().unwrap();
+    assert!(
+        format!("{err:#}").contains("not a readable safetensors file"),
+        "{err:#}"
+    );
+}
