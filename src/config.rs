@@ -238,7 +238,7 @@ impl Config {
             bail!("--num-classes must be at least 2, got {}", self.num_classes);
         }
         let steps = self.duration() / self.dt();
-        if !(steps.round() >= 2.0) || steps > 1e6 {
+        if !(2.0..=1e6).contains(&steps.round()) {
             bail!(
                 "--duration-ms {} with --dt-ms {} gives {} time steps; it must be between 2 and 1000000",
                 self.duration_ms,

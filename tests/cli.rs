@@ -87,6 +87,17 @@ fn train_writes_every_output_and_eval_reads_the_weights() {
     assert!(metrics["seconds"]["total"].as_f64().unwrap() > 0.0);
 
     let weights = dir.join("weights.safetensors");
+    // Python's safetensors reads the weights with the notebook's names.
+    let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    let read = Command::new(&python)
+        .args(["-c", "import sys; from safetensors.torch import load_file; w = load_file(sys.argv[1]); print(tuple(w['W1'].shape), tuple(w['W2'].shape), w['W1'].dtype)"])
+        .arg(&weights)
+        .output()
+        .unwrap_or_else(|e| panic!("{} missing ({e}): run scripts/setup.sh", python.display()));
+    assert_eq!(
+        String::from_utf8_lossy(&read.stdout).trim(),
+        "(200, 30) (30, 12) torch.float32"
+    );
     let eval_dir = dir.join("eval");
     let out = snnloc(&[
         "eval",

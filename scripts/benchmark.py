@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Times the notebook's code (scripts/reference.py) and snnloc side by side.
+
+One run of this script measures, on the same machine, libtorch and thread
+count: stimulus generation for the training set, one training epoch, the test
+analysis, a whole default training, and an 11-value x N-repeat envelope-power
+sweep, and prints each time, the ratio notebook/snnloc and the peak memory.
+
+Run it with the project's venv (scripts/setup.sh makes it) after
+`cargo build --release`:
+
+    .venv/bin/python scripts/benchmark.py --threads 2
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SNNLOC = os.path.join(ROOT, "target", "release", "snnloc")
+REFERENCE = os.path.join(ROOT, "scripts", "reference.py")
+ENVELOPE_POWERS = "0,1,2,3,4,5,10,30,40,50,100"
+
+
+def measure(cmd, env):
+    """Runs a command; returns its wall seconds and peak resident memory (MB)."""
+    start = time.perf_counter()
+    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # wait4 reports the resources of this child alone, not of all children.
+    _, status, usage = os.wait4(child.pid, 0)
+    wall = time.perf_counter() - start
+    stderr = child.stderr.read().decode(errors="replace")
+    child.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"benchmark: {' '.join(cmd)} failed:\n{stderr}")
+    return wall, usage.ru_maxrss / 1024
+
+
+def thread_env(threads):
+    env = dict(os.environ)
+    # Both programs use libtorch's OpenMP pool; pin it to the same size.
+    env["OMP_NUM_THREADS"] = str(threads)
+    env["MKL_NUM_THREADS"] = str(threads)
+    env["RAYON_NUM_THREADS"] = str(threads)
+    return env
+
+
+def python_sweep_code(values, repeats, flags):
+    """The notebook's Project loop: one Python process, one run per value and repeat."""
+    runs = [
+        ["--envelope-power", v, "--seed", str(r), "--quiet", *flags]
+        for v in values.split(",")
+        for r in range(repeats)
+    ]
+    return (
+        f"import sys; sys.path.insert(0, {os.path.join(ROOT, 'scripts')!r}); import reference\n"
+        f"for argv in {runs!r}:\n    reference.main(argv)\n"
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=os.cpu_count(), help="libtorch threads for both")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per value in the sweep")
+    parser.add_argument(
+        "--sweep-flags",
+        default="--n-training-batches 16 --n-testing-batches 8 --epochs 5",
+        help="the reduced config of the sweep comparison",
+    )
+    parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument("--json", help="also write the figures here")
+    args = parser.parse_args()
+    if not os.path.exists(SNNLOC):
+        sys.exit("benchmark: build snnloc first: cargo build --release")
+
+    env = thread_env(args.threads)
+    python = sys.executable
+    work = tempfile.mkdtemp(prefix="snnloc-bench-")
+    try:
+        rows, memory = [], {}
+
+        ref_json = os.path.join(work, "reference.json")
+        ref_wall, memory["notebook"] = measure(
+            [python, REFERENCE, "--threads", str(args.threads), "--quiet", "--json", ref_json], env
+        )
+        ours_dir = os.path.join(work, "train")
+        ours_wall, memory["snnloc"] = measure(
+            [SNNLOC, "train", "--threads", str(args.threads), "--quiet", "--device", "cpu", "--out", ours_dir],
+            env,
+        )
+        with open(ref_json) as f:
+            ref = json.load(f)["seconds"]
+        with open(os.path.join(ours_dir, "metrics.json")) as f:
+            ours = json.load(f)["seconds"]
+        rows.append(("stimulus, training set (4096 samples)", ref["data_train"], ours["data_train"]))
+        rows.append(
+            ("training epoch (median, 64 x 64)", statistics.median(ref["epochs"]), statistics.median(ours["epochs"]))
+        )
+        rows.append(("test analysis (2048 samples)", ref["analysis_test"], ours["analysis_test"]))
+        rows.append(("whole default train (process wall time)", ref_wall, ours_wall))
+
+        if not args.skip_sweep:
+            flags = args.sweep_flags.split()
+            sweep_py, _ = measure(
+                [python, "-c", python_sweep_code(ENVELOPE_POWERS, args.repeats, flags + ["--threads", str(args.threads)])],
+                env,
+            )
+            sweep_rs, _ = measure(
+                [SNNLOC, "sweep", "--param", "envelope-power", "--values", ENVELOPE_POWERS,
+                 "--repeats", str(args.repeats), "--out", os.path.join(work, "sweep"),
+                 "--threads", str(args.threads), "--device", "cpu", "--quiet", *flags],
+                env,
+            )
+            rows.append((f"sweep 11 x {args.repeats} ({args.sweep_flags})", sweep_py, sweep_rs))
+
+        print(f"threads: {args.threads}; machine: {os.cpu_count()} CPUs")
+        print(f"{'what':48} {'notebook s':>11} {'snnloc s':>9} {'ratio':>7}")
+        for name, slow, fast in rows:
+            print(f"{name:48} {slow:11.3f} {fast:9.3f} {slow / fast:6.1f}x")
+        print(f"{'peak memory, whole default train (MB)':48} {memory['notebook']:11.0f} {memory['snnloc']:9.0f}")
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump({"threads": args.threads, "rows": rows, "peak_rss_mb": memory}, f, indent=2)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
