@@ -25,4 +25,5 @@ pub mod output;
 pub mod plots;
 pub mod stimulus;
 pub mod surrogate;
+pub mod sweep;
 pub mod train;
