@@ -335,11 +335,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
         .map(|f| fs::read(out.join(f)).unwrap())
         .collect();
     assert_refused(&out, &[&args[..], &["--lr", "0.1"]].concat(), "base.lr");
-    assert_refused(
-        &out,
-        &[&args[..], &["--shard", "1/2"]].concat(),
-        "shard.index",
-    );
+    assert_refused(&out, &[&args[..], &["--shard", "1/2"]].concat(), "shard.");
     let after: Vec<_> = ["sweep.json", "runs.csv"]
         .iter()
         .map(|f| fs::read(out.join(f)).unwrap())
