@@ -128,10 +128,10 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         match row {
             Ok(row) => {
                 log.append(&row)?;
-                let m = &row.metrics;
                 progress.advance(&format!(
-                    "{what}: accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg, {:.1} s; rerun: {}",
-                    m[0], m[2], m[6], m[9], task.rerun
+                    "{what}: {}; rerun: {}",
+                    row.headline(),
+                    task.rerun
                 ));
                 rows.push(row);
                 finished += 1;

@@ -122,6 +122,15 @@ impl RunRow {
         })
     }
 
+    /// The headline numbers, for a progress line.
+    pub fn headline(&self) -> String {
+        let m = &self.metrics;
+        format!(
+            "accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg, {:.1} s",
+            m[TRAIN_ACC], m[TEST_ACC], m[TEST_ABS_ERROR], m[SECONDS]
+        )
+    }
+
     fn record(&self, param: &str) -> Vec<String> {
         key_fields(param, &self.job)
             .into_iter()
