@@ -27,6 +27,59 @@ pub enum Command {
     Eval(EvalArgs),
     /// Draw the input spikes for random IPDs (the notebook's first figure)
     Stimulus(StimulusArgs),
+    /// Train repeatedly over the values of one parameter and summarise across repeats (the notebook's Project); resumable, shardable
+    Sweep(SweepArgs),
+    /// Combine the folders of a sharded sweep into one runs.csv, summary.csv and figures
+    SweepMerge(SweepMergeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Parameter to vary: any config flag but --seed (envelope-power, tau-ms, num-hidden, phase-offset, ...; notebook names like tau also work)
+    #[arg(long)]
+    pub param: String,
+    /// Values as a list (0,1,2,5) or an inclusive range start:stop:step (0:50:10)
+    #[arg(long, allow_hyphen_values = true)]
+    pub values: String,
+    /// Independent trainings per value, each with a seed derived from --seed, the value and the repeat
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
+    /// The base config of every run; --seed is the seed the run seeds derive from
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Sweep folder; running the same sweep on it again resumes it
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run only shard K of N: the jobs whose index modulo N is K (e.g. 3/10)
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    /// Training processes at once; on a 2-core machine --jobs 2 --threads 1 gives more throughput than --jobs 1
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Start at most this many runs, then stop; running the command again continues
+    #[arg(long)]
+    pub max_runs: Option<usize>,
+    /// If --out holds a different sweep, delete its results and start afresh
+    #[arg(long)]
+    pub force: bool,
+    /// List this shard's jobs with the `snnloc train` command of each, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepMergeArgs {
+    /// Folder for the merged runs.csv, summary.csv and figures
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Shard folders of one sweep (written by `snnloc sweep --shard K/N`)
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -170,6 +223,15 @@ pub struct ConfigArgs {
 impl ConfigArgs {
     /// The config these flags describe, validated.
     pub fn resolve(&self) -> Result<Config> {
+        let cfg = self.resolve_unvalidated()?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// The config these flags describe, unchecked: a sweep checks each run's
+    /// config instead, as the base may be valid only once the swept value is
+    /// set (sweeping --rate-max with a --dt-ms too large for its default).
+    pub fn resolve_unvalidated(&self) -> Result<Config> {
         let mut cfg = match &self.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -222,7 +284,6 @@ impl ConfigArgs {
                 cfg.set(name, &value)?;
             }
         }
-        cfg.validate()?;
         Ok(cfg)
     }
 }

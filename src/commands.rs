@@ -2,12 +2,12 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 use tch::Device;
 
 use crate::analysis::{analyse, chance_level, Analysis};
-use crate::cli::{EvalArgs, RuntimeArgs, StimulusArgs, TrainArgs};
+use crate::cli::{EvalArgs, RuntimeArgs, StimulusArgs, SweepArgs, SweepMergeArgs, TrainArgs};
 use crate::config::Config;
 use crate::device::{device_name, select_device};
 use crate::experiment::{self, Event, Outcome};
@@ -15,6 +15,7 @@ use crate::output;
 use crate::plots;
 use crate::seed::seed_torch;
 use crate::stimulus::{random_ipd_input_signal, StimulusRng};
+use crate::sweep::{self, Launcher, Shard, SweepSpec};
 
 /// Applies --device and --threads.
 pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
@@ -253,6 +254,65 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
                 test: &test,
             },
         )?;
+    }
+    Ok(())
+}
+
+/// Checks every input, then runs (or with --dry-run lists) a sweep's jobs,
+/// each as a child `snnloc train` of this very executable.
+pub fn sweep(args: &SweepArgs) -> Result<()> {
+    let base = args.config.resolve_unvalidated()?;
+    let spec = SweepSpec::new(&args.param, &args.values, args.repeats, base)?;
+    let shard: Shard = args.shard.parse()?;
+    // The children use --device and --threads; a bad one fails here, once.
+    runtime(&args.runtime)?;
+    if args.dry_run {
+        for job in spec.jobs(shard) {
+            println!(
+                "job {} {}={} repeat {}: {}",
+                job.index,
+                spec.param,
+                job.value,
+                job.repeat,
+                sweep::train_command(&spec.config(&job)?, &spec.param)?
+            );
+        }
+        return Ok(());
+    }
+    let exe = std::env::current_exe().context("cannot find the snnloc executable to run")?;
+    sweep::run(
+        &spec,
+        &sweep::Options {
+            out: args.out.clone(),
+            shard,
+            launcher: Launcher {
+                exe,
+                device: args.runtime.device.clone(),
+                threads: args.runtime.threads,
+            },
+            jobs: args.jobs,
+            max_runs: args.max_runs,
+            force: args.force,
+            quiet: args.runtime.quiet,
+        },
+    )?;
+    Ok(())
+}
+
+pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
+    let report = sweep::merge(&args.out, &args.dirs)?;
+    if !args.quiet {
+        println!(
+            "merged {} of {} jobs into {}{}",
+            report.merged,
+            report.total,
+            args.out.display(),
+            if report.merged < report.total {
+                "; run the missing shards, or `snnloc sweep ... --out` the merged folder to run the rest"
+            } else {
+                ""
+            }
+        );
     }
     Ok(())
 }

@@ -26,4 +26,5 @@ pub mod plots;
 pub mod seed;
 pub mod stimulus;
 pub mod surrogate;
+pub mod sweep;
 pub mod train;

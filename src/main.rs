@@ -13,6 +13,8 @@ fn main() -> ExitCode {
         Command::Train(args) => commands::train(args),
         Command::Eval(args) => commands::eval(args),
         Command::Stimulus(args) => commands::stimulus(args),
+        Command::Sweep(args) => commands::sweep(args),
+        Command::SweepMerge(args) => commands::sweep_merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

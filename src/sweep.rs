@@ -1,0 +1,287 @@
+//! Parameter sweeps, the notebook's "Project" section done robustly: train
+//! independently `repeats` times for every value of one parameter, record
+//! each run as it ends, and summarise mean ± std across repeats.
+//!
+//! A sweep folder holds `sweep.json` (the definition), `runs.csv` (one row
+//! per finished run, appended and synced as runs end), `summary.csv`, the
+//! figures `sweep_accuracy` and `sweep_abs_error`, and `runs/<value>-<repeat>/`
+//! with each run's own files. Re-running the same sweep on the folder
+//! resumes it; `--shard` splits it over machines and `merge` joins shards.
+
+mod runner;
+mod spec;
+mod table;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+
+pub use runner::Launcher;
+pub use spec::{derive_seed, parse_values, train_command, Job, Shard, SweepFile, SweepSpec};
+pub use table::{
+    read_runs, summarise, x_axis, RunRow, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, METRICS,
+    RUNS_FILE, SUMMARY_FILE,
+};
+
+use crate::output;
+use runner::{Progress, Task};
+use table::{unique_rows, write_results, write_runs, RunsLog};
+
+pub const SWEEP_FILE: &str = "sweep.json";
+/// Each run's own folder, `runs/<value-index>-<repeat>`.
+pub const RUNS_DIR: &str = "runs";
+
+/// How to run a sweep, beyond what it is.
+pub struct Options {
+    pub out: PathBuf,
+    pub shard: Shard,
+    pub launcher: Launcher,
+    /// Training processes at once.
+    pub jobs: usize,
+    /// Start at most this many runs, then stop as if interrupted.
+    pub max_runs: Option<usize>,
+    /// Delete the results of a different sweep found in `out`.
+    pub force: bool,
+    pub quiet: bool,
+}
+
+/// What a call of `run` did.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Jobs of this shard.
+    pub total: usize,
+    /// Jobs finished before this call.
+    pub already_done: usize,
+    /// Runs that finished in this call.
+    pub finished: usize,
+}
+
+/// Runs the jobs of `opts.shard` not yet in `runs.csv`, then rewrites the
+/// summary and figures. Fails after the other jobs if any run failed.
+pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
+    anyhow::ensure!(
+        opts.jobs >= 1,
+        "--jobs must be at least 1, got {}",
+        opts.jobs
+    );
+    let out = &opts.out;
+    claim_folder(
+        out,
+        &SweepFile {
+            spec: spec.clone(),
+            shard: opts.shard,
+        },
+        opts.force,
+    )?;
+    let runs_path = out.join(RUNS_FILE);
+    let mut log = RunsLog::open(&runs_path, spec)?;
+    let mut rows = unique_rows(read_runs(&runs_path, spec)?)?;
+
+    let shard_jobs: Vec<Job> = spec.jobs(opts.shard).collect();
+    let total = shard_jobs.len();
+    let todo: Vec<Job> = shard_jobs
+        .into_iter()
+        .filter(|j| !rows.iter().any(|r| r.job.index == j.index))
+        .collect();
+    let already_done = total - todo.len();
+    let tasks: Vec<Task> = todo
+        .into_iter()
+        .take(opts.max_runs.unwrap_or(usize::MAX))
+        .map(|job| {
+            let config = spec.config(&job)?;
+            Ok(Task {
+                dir: out
+                    .join(RUNS_DIR)
+                    .join(format!("{}-{}", job.value_index, job.repeat)),
+                rerun: train_command(&config, &spec.param)?,
+                config,
+                job,
+            })
+        })
+        .collect::<Result<_>>()?;
+
+    let mut progress = Progress::new(opts.quiet, already_done, total);
+    progress.say(&format!(
+        "sweep of {} over {} values x {} repeats = {} jobs; shard {} holds {total}, {already_done} already in {}; running {} ({} at a time)",
+        spec.param,
+        spec.values.len(),
+        spec.repeats,
+        spec.job_count(),
+        opts.shard,
+        runs_path.display(),
+        tasks.len(),
+        opts.jobs
+    ));
+    let (mut finished, mut failed) = (0, 0);
+    runner::run_all(&opts.launcher, tasks, opts.jobs, |task, result| {
+        let job = &task.job;
+        let what = format!(
+            "job {} {}={} repeat {} seed {}",
+            job.index, spec.param, job.value, job.repeat, job.seed
+        );
+        let metrics = task.dir.join("metrics.json");
+        let row = result.and_then(|seconds| {
+            RunRow::from_metrics(job.clone(), &metrics, seconds, task.rerun.clone())
+                .map_err(|e| crate::cli::one_line(&e))
+        });
+        match row {
+            Ok(row) => {
+                log.append(&row)?;
+                progress.advance(&format!(
+                    "{what}: {}; rerun: {}",
+                    row.headline(),
+                    task.rerun
+                ));
+                rows.push(row);
+                finished += 1;
+            }
+            Err(reason) => {
+                progress.error(&format!("{what} failed: {reason}; rerun: {}", task.rerun));
+                progress.advance(&format!("{what} failed"));
+                failed += 1;
+            }
+        }
+        Ok(())
+    })?;
+    progress.finish();
+    write_results(out, spec, &unique_rows(rows)?)?;
+    if failed > 0 {
+        bail!(
+            "{failed} of {} runs failed (see above); re-run the same command to retry them",
+            failed + finished
+        );
+    }
+    progress.say(&format!(
+        "{} of {total} jobs of shard {} done; results in {}",
+        already_done + finished,
+        opts.shard,
+        out.display()
+    ));
+    Ok(Report {
+        total,
+        already_done,
+        finished,
+    })
+}
+
+/// What `merge` combined.
+#[derive(Debug, PartialEq, Eq)]
+pub struct MergeReport {
+    /// Jobs of the whole sweep.
+    pub total: usize,
+    /// Jobs found in the shards.
+    pub merged: usize,
+}
+
+/// Combines the folders of one sweep's shards (or partial copies of it)
+/// into `out`: the union of their runs.csv rows, a summary and figures.
+/// `out` becomes a folder of the whole sweep (shard 0/1), so running the
+/// sweep on it again runs whatever jobs are still missing.
+pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<MergeReport> {
+    let Some(first) = dirs.first() else {
+        bail!("sweep-merge needs at least one sweep folder");
+    };
+    let spec = read_sweep_file(first)?.spec;
+    let mut rows = Vec::new();
+    for dir in dirs {
+        let file = read_sweep_file(dir)?;
+        if file.spec != spec {
+            let difference = spec::first_difference(
+                &serde_json::to_value(&spec)?,
+                &serde_json::to_value(&file.spec)?,
+            )
+            .unwrap_or_default();
+            bail!(
+                "{} and {} are not shards of the same sweep ({difference})",
+                first.display(),
+                dir.display()
+            );
+        }
+        rows.extend(read_runs(&dir.join(RUNS_FILE), &spec)?);
+    }
+    let rows = unique_rows(rows)?;
+    claim_folder(
+        out,
+        &SweepFile {
+            spec: spec.clone(),
+            shard: Shard::ALL,
+        },
+        false,
+    )?;
+    write_runs(&out.join(RUNS_FILE), &spec, &rows)?;
+    write_results(out, &spec, &rows)?;
+    Ok(MergeReport {
+        total: spec.job_count(),
+        merged: rows.len(),
+    })
+}
+
+fn read_sweep_file(dir: &Path) -> Result<SweepFile> {
+    let path = dir.join(SWEEP_FILE);
+    let text = fs::read_to_string(&path)
+        .with_context(|| format!("{}: not a sweep folder (no {SWEEP_FILE})", dir.display()))?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a snnloc {SWEEP_FILE}", path.display()))
+}
+
+/// Makes `out` the folder of this sweep: a new folder gets `sweep.json`; a
+/// folder of the same sweep is resumed; one of a different sweep is an
+/// error, or with `force` has its results deleted first.
+fn claim_folder(out: &Path, file: &SweepFile, force: bool) -> Result<()> {
+    let path = out.join(SWEEP_FILE);
+    let conflict = match fs::read_to_string(&path) {
+        Ok(text) => {
+            let stored: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a snnloc {SWEEP_FILE}", path.display()))?;
+            // Through text, as the stored file went, so floats compare alike.
+            let wanted = serde_json::from_str(&serde_json::to_string(file)?)?;
+            match spec::first_difference(&stored, &wanted) {
+                None => return Ok(()),
+                Some(difference) => {
+                    format!("a different sweep ({difference}; stored vs requested)")
+                }
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !out.join(RUNS_FILE).exists() {
+                output::create_dir(out)?;
+                return output::write_json(&path, file);
+            }
+            format!("a {RUNS_FILE} but no {SWEEP_FILE}")
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    if !force {
+        bail!(
+            "--out {} holds {conflict}; choose another --out, or add --force to delete its results",
+            out.display()
+        );
+    }
+    discard_results(out)?;
+    output::write_json(&path, file)
+}
+
+/// Deletes what a sweep wrote into `out`, and nothing else.
+fn discard_results(out: &Path) -> Result<()> {
+    let figures = [ACCURACY_FIGURE, ABS_ERROR_FIGURE]
+        .into_iter()
+        .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")]);
+    let files = [SWEEP_FILE, RUNS_FILE, SUMMARY_FILE]
+        .into_iter()
+        .map(String::from)
+        .chain(figures);
+    for name in files {
+        let path = out.join(name);
+        if path.exists() {
+            fs::remove_file(&path)
+                .with_context(|| format!("--force: cannot delete {}", path.display()))?;
+        }
+    }
+    let runs = out.join(RUNS_DIR);
+    if runs.exists() {
+        fs::remove_dir_all(&runs)
+            .with_context(|| format!("--force: cannot delete {}", runs.display()))?;
+    }
+    Ok(())
+}

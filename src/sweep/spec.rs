@@ -1,0 +1,271 @@
+//! What a sweep is: one parameter, its values, the repeats of each value and
+//! the config shared by every run; and how it splits into jobs and shards.
+
+use std::fmt;
+use std::str::FromStr;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{canonical_parameter, Config, PARAMETERS};
+
+/// The most values one `--values` may expand to; more is almost surely a
+/// typo in a range, and each value costs `--repeats` trainings.
+const MAX_VALUES: usize = 10_000;
+
+/// The definition of a sweep, stored as `sweep.json` so that a resumed or
+/// merged sweep can check it continues the same experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepSpec {
+    /// The swept parameter, by its CLI name (`envelope-power`).
+    pub param: String,
+    /// Its values, in the form `Config::get` writes them (`2.0`), so that
+    /// `2` and `2.0` are the same value and derive the same seeds.
+    pub values: Vec<String>,
+    /// Independent trainings per value.
+    pub repeats: usize,
+    /// The config of every run before the swept parameter and the derived
+    /// seed are set; its `seed` is the one the run seeds derive from.
+    pub base: Config,
+}
+
+/// One training of a sweep: value `value_index` (0-based), repeat `repeat`
+/// (0-based); `index = value_index * repeats + repeat`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    pub index: usize,
+    pub value_index: usize,
+    pub value: String,
+    pub repeat: usize,
+    pub seed: u64,
+}
+
+impl SweepSpec {
+    /// Checks the parameter and every value (each run's config must
+    /// validate) before anything runs; errors name the flag to fix.
+    pub fn new(param: &str, values: &str, repeats: usize, base: Config) -> Result<Self> {
+        let param = canonical_parameter(param).context("--param")?;
+        ensure!(
+            param != "seed",
+            "--param seed: each run's seed is derived from --seed, the value and the repeat; use --repeats for more seeds"
+        );
+        ensure!(repeats >= 1, "--repeats must be at least 1, got {repeats}");
+        let mut canonical: Vec<String> = Vec::new();
+        for text in parse_values(values)? {
+            let mut cfg = base.clone();
+            cfg.set(param, &text)
+                .and_then(|()| cfg.validate())
+                .with_context(|| format!("--values {text}"))?;
+            let value = cfg.get(param)?;
+            ensure!(
+                !canonical.contains(&value),
+                "--values lists {param} {value} more than once"
+            );
+            canonical.push(value);
+        }
+        Ok(SweepSpec {
+            param: param.to_string(),
+            values: canonical,
+            repeats,
+            base,
+        })
+    }
+
+    pub fn job_count(&self) -> usize {
+        self.values.len() * self.repeats
+    }
+
+    /// The job with this index; `index` must be below `job_count()`.
+    pub fn job(&self, index: usize) -> Job {
+        let (value_index, repeat) = (index / self.repeats, index % self.repeats);
+        let value = self.values[value_index].clone();
+        Job {
+            index,
+            value_index,
+            seed: derive_seed(self.base.seed, &value, repeat),
+            value,
+            repeat,
+        }
+    }
+
+    /// The jobs of one shard, in index order.
+    pub fn jobs(&self, shard: Shard) -> impl Iterator<Item = Job> + '_ {
+        (0..self.job_count())
+            .filter(move |&j| shard.owns(j))
+            .map(|j| self.job(j))
+    }
+
+    /// The complete config of one run.
+    pub fn config(&self, job: &Job) -> Result<Config> {
+        let mut cfg = self.base.clone();
+        cfg.set(&self.param, &job.value)?;
+        cfg.seed = job.seed;
+        Ok(cfg)
+    }
+}
+
+/// The seed of one run. FNV-1a over the text of (base seed, value, repeat)
+/// then SplitMix64's finaliser: stable across platforms and Rust versions
+/// (std's hasher is not), well mixed, and kept below 2^32 because numpy
+/// mode seeds MT19937, which takes 32-bit seeds.
+pub fn derive_seed(base: u64, value: &str, repeat: usize) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in format!("{base}/{value}/{repeat}").bytes() {
+        h ^= u64::from(byte);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^= h >> 31;
+    h >> 32
+}
+
+/// The `snnloc train` command line that reproduces a run on its own: every
+/// parameter that differs from the defaults, and always the seed and the
+/// swept parameter.
+pub fn train_command(cfg: &Config, swept: &str) -> Result<String> {
+    let defaults = Config::default();
+    let mut words = vec!["snnloc train".to_string()];
+    for name in PARAMETERS {
+        let value = cfg.get(name)?;
+        if ["seed", swept].contains(name) || value != defaults.get(name)? {
+            words.push(format!("--{name} {value}"));
+        }
+    }
+    Ok(words.join(" "))
+}
+
+/// Reads `--values`: a comma-separated list (`0,1,2,5`) or an inclusive
+/// range `start:stop:step` (`0:50:10` is 0, 10, 20, 30, 40, 50).
+pub fn parse_values(text: &str) -> Result<Vec<String>> {
+    let text = text.trim();
+    let values: Vec<String> = if text.contains(':') {
+        parse_range(text)?
+    } else {
+        text.split(',').map(|v| v.trim().to_string()).collect()
+    };
+    if values.iter().any(String::is_empty) {
+        bail!("--values '{text}' has an empty item; give values as 1,2,3 or start:stop:step");
+    }
+    ensure!(
+        values.len() <= MAX_VALUES,
+        "--values '{text}' gives {} values; at most {MAX_VALUES} are allowed",
+        values.len()
+    );
+    Ok(values)
+}
+
+fn parse_range(text: &str) -> Result<Vec<String>> {
+    let parts: Vec<&str> = text.split(':').map(str::trim).collect();
+    let [start, stop, step] = parts[..] else {
+        bail!("--values '{text}': a range is start:stop:step, e.g. 0:50:10");
+    };
+    let number = |s: &str| -> Result<(f64, usize)> {
+        let x: f64 = s
+            .parse()
+            .ok()
+            .filter(|x: &f64| x.is_finite() && !s.contains(['e', 'E']))
+            .with_context(|| format!("--values '{text}': '{s}' is not a plain decimal number"))?;
+        let decimals = s.split_once('.').map_or(0, |(_, frac)| frac.len());
+        Ok((x, decimals))
+    };
+    let ((start, start_decimals), (stop, _), (step, step_decimals)) =
+        (number(start)?, number(stop)?, number(step)?);
+    ensure!(
+        step > 0.0,
+        "--values '{text}': the step must be greater than 0"
+    );
+    ensure!(
+        stop >= start,
+        "--values '{text}': the stop must not be below the start"
+    );
+    // Tolerate rounding so that 0:1:0.1 ends at 1 rather than 0.9.
+    let intervals = ((stop - start) / step + 1e-9).floor();
+    ensure!(
+        intervals < MAX_VALUES as f64,
+        "--values '{text}' gives more than {MAX_VALUES} values"
+    );
+    // Printing with the inputs' decimals turns 0.30000000000000004 into 0.3.
+    let decimals = start_decimals.max(step_decimals);
+    Ok((0..=intervals as usize)
+        .map(|i| format!("{:.*}", decimals, start + i as f64 * step))
+        .collect())
+}
+
+/// `--shard K/N`: the jobs whose index modulo N is K.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole sweep.
+    pub const ALL: Shard = Shard { index: 0, count: 1 };
+
+    pub fn owns(&self, job: usize) -> bool {
+        job % self.count == self.index
+    }
+}
+
+impl FromStr for Shard {
+    type Err = anyhow::Error;
+
+    fn from_str(text: &str) -> Result<Self> {
+        let parsed = text
+            .split_once('/')
+            .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+        let Some((index, count)) = parsed else {
+            bail!("--shard '{text}': expected K/N, e.g. 0/4");
+        };
+        ensure!(count >= 1, "--shard {text}: N must be at least 1");
+        ensure!(
+            index < count,
+            "--shard {text}: K must be below N (shards are numbered 0 to {})",
+            count - 1
+        );
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The contents of `sweep.json`: the sweep and which shard of it a folder
+/// holds (a merged folder holds all of it, shard 0/1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepFile {
+    #[serde(flatten)]
+    pub spec: SweepSpec,
+    pub shard: Shard,
+}
+
+/// Where two JSON documents first differ, as `path: a vs b` (a missing key
+/// reads as null), for errors that say what changed between two sweeps.
+pub fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
+    difference_at(a, b, "")
+}
+
+fn difference_at(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    if a == b {
+        return None;
+    }
+    if let (Value::Object(x), Value::Object(y)) = (a, b) {
+        return x.keys().chain(y.keys()).find_map(|key| {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            let (u, v) = (x.get(key), y.get(key));
+            difference_at(u.unwrap_or(&Value::Null), v.unwrap_or(&Value::Null), &path)
+        });
+    }
+    Some(format!("{path}: {a} vs {b}"))
+}

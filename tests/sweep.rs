@@ -1,0 +1,413 @@
+//! Sweeps end to end with networks small enough to train in a fraction of a
+//! second: results, resume after interruption, shards and their merge, and
+//! refusal of bad input before anything is written.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use snnloc::config::Config;
+use snnloc::sweep::{self, Launcher, Options, Shard, SweepSpec};
+
+const EXE: &str = env!("CARGO_BIN_EXE_snnloc");
+
+/// A network and data set that train in well under a second.
+const TINY: [&str; 14] = [
+    "--anf-per-ear",
+    "10",
+    "--duration-ms",
+    "20",
+    "--batch-size",
+    "8",
+    "--n-training-batches",
+    "2",
+    "--n-testing-batches",
+    "1",
+    "--epochs",
+    "1",
+    "--num-hidden",
+    "5",
+];
+
+/// A fresh, not yet existing directory per test, so tests run in parallel.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("snnloc-sweep-{}-{name}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    dir
+}
+
+fn tiny_config() -> Config {
+    let mut cfg = Config::default();
+    for pair in TINY.chunks(2) {
+        cfg.set(pair[0], pair[1]).unwrap();
+    }
+    cfg
+}
+
+fn snnloc(args: &[&str]) -> Output {
+    Command::new(EXE).args(args).output().expect("run snnloc")
+}
+
+/// `snnloc sweep` over a tiny envelope-power sweep, plus `extra` flags.
+fn sweep_cli(out: &Path, values: &str, extra: &[&str]) -> Output {
+    let out = out.to_str().unwrap();
+    let mut args = vec!["sweep", "--param", "envelope-power", "--values", values];
+    args.extend(["--repeats", "2", "--threads", "1", "--quiet", "--out", out]);
+    args.extend(TINY);
+    args.extend(extra);
+    snnloc(&args)
+}
+
+fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "snnloc failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A CSV file as its header and rows of named fields.
+fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).expect("open csv");
+    let header = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("csv row");
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+fn number(row: &BTreeMap<String, String>, column: &str) -> f64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column} = {:?} is not a number", row[column]))
+}
+
+/// Rows without the wall-clock column, which differs between two runs of
+/// the same job.
+fn without_seconds(rows: Vec<BTreeMap<String, String>>) -> BTreeSet<Vec<(String, String)>> {
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .filter(|(k, _)| !k.starts_with("seconds"))
+                .collect()
+        })
+        .collect()
+}
+
+fn job_ids(path: &Path) -> Vec<usize> {
+    let mut jobs: Vec<usize> = read_csv(path)
+        .iter()
+        .map(|r| r["job"].parse().unwrap())
+        .collect();
+    jobs.sort();
+    jobs
+}
+
+#[test]
+fn sweep_records_every_run_and_summarises_across_repeats() {
+    let out = scratch("end-to-end");
+    let spec = SweepSpec::new("envelope_power", "0,1,2", 2, tiny_config()).unwrap();
+    let report = sweep::run(
+        &spec,
+        &Options {
+            out: out.clone(),
+            shard: Shard::ALL,
+            launcher: Launcher {
+                exe: EXE.into(),
+                device: "cpu".into(),
+                threads: Some(1),
+            },
+            jobs: 2,
+            max_runs: None,
+            force: false,
+            quiet: true,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        (report.total, report.already_done, report.finished),
+        (6, 0, 6)
+    );
+
+    let runs = read_csv(&out.join("runs.csv"));
+    assert_eq!(runs.len(), 6);
+    assert_eq!(job_ids(&out.join("runs.csv")), (0..6).collect::<Vec<_>>());
+    for run in &runs {
+        assert_eq!(run["param"], "envelope-power");
+        assert!(number(run, "seed") < 2f64.powi(32));
+        assert!(run["rerun"].starts_with("snnloc train "));
+    }
+
+    // summary.csv, recomputed here: population mean and std over repeats.
+    let summary = read_csv(&out.join("summary.csv"));
+    assert_eq!(summary.len(), 3);
+    for (v, row) in summary.iter().enumerate() {
+        let value = ["0.0", "1.0", "2.0"][v];
+        assert_eq!((row["value"].as_str(), number(row, "x")), (value, v as f64));
+        let repeats: Vec<_> = runs.iter().filter(|r| r["value"] == value).collect();
+        assert_eq!(number(row, "count"), repeats.len() as f64);
+        for metric in sweep::METRICS {
+            let xs: Vec<f64> = repeats.iter().map(|r| number(r, metric)).collect();
+            let mean = xs.iter().sum::<f64>() / xs.len() as f64;
+            let std = (xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / xs.len() as f64).sqrt();
+            let got_mean = number(row, &format!("{metric}_mean_over_repeats"));
+            let got_std = number(row, &format!("{metric}_std_over_repeats"));
+            assert!(
+                (got_mean - mean).abs() <= 1e-9 * mean.abs().max(1.0),
+                "{metric}"
+            );
+            assert!(
+                (got_std - std).abs() <= 1e-9 * std.abs().max(1.0),
+                "{metric}"
+            );
+        }
+    }
+    for stem in ["sweep_accuracy", "sweep_abs_error"] {
+        for ext in ["png", "svg"] {
+            let file = out.join(format!("{stem}.{ext}"));
+            assert!(
+                fs::metadata(&file).unwrap().len() > 1000,
+                "{}",
+                file.display()
+            );
+        }
+    }
+
+    // The rerun command reproduces its row alone.
+    let row = &runs[3];
+    let rerun_out = out.join("rerun");
+    let mut args: Vec<&str> = row["rerun"].split_whitespace().skip(1).collect();
+    args.extend(["--threads", "1", "--quiet", "--no-plots"]);
+    args.extend(["--out", rerun_out.to_str().unwrap()]);
+    assert_success(&snnloc(&args));
+    let metrics: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(rerun_out.join("metrics.json")).unwrap()).unwrap();
+    assert_eq!(
+        metrics["test"]["abs_error_mean"].as_f64().unwrap(),
+        number(row, "test_abs_error_mean_over_samples")
+    );
+    assert_eq!(
+        metrics["train"]["accuracy_mean"].as_f64().unwrap(),
+        number(row, "train_acc_mean_over_batches")
+    );
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn interrupted_sweep_resumes_each_job_exactly_once() {
+    let out = scratch("resume");
+    let runs_csv = out.join("runs.csv");
+    assert_success(&sweep_cli(&out, "0:1:1", &["--max-runs", "1"]));
+    assert_eq!(job_ids(&runs_csv), vec![0]);
+
+    // A kill in the middle of appending leaves a row without its newline.
+    let mut torn = fs::read(&runs_csv).unwrap();
+    torn.extend_from_slice(b"1,envelope-power,0,0.0,1,12");
+    fs::write(&runs_csv, &torn).unwrap();
+
+    assert_success(&sweep_cli(&out, "0:1:1", &[]));
+    assert_eq!(job_ids(&runs_csv), vec![0, 1, 2, 3]);
+    let text = fs::read_to_string(&runs_csv).unwrap();
+    assert!(text.ends_with('\n') && !text.contains("0.0,1,12\n"));
+
+    // A finished sweep runs nothing more.
+    assert_success(&sweep_cli(&out, "0:1:1", &[]));
+    assert_eq!(job_ids(&runs_csv), vec![0, 1, 2, 3]);
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn shards_cover_every_job_once_and_merge_to_the_whole_sweep() {
+    let root = scratch("shards");
+    let whole = root.join("whole");
+    let shards = [root.join("shard0"), root.join("shard1")];
+    assert_success(&sweep_cli(&whole, "1,3", &[]));
+    for (k, dir) in shards.iter().enumerate() {
+        assert_success(&sweep_cli(dir, "1,3", &["--shard", &format!("{k}/2")]));
+    }
+    let (ids0, ids1) = (
+        job_ids(&shards[0].join("runs.csv")),
+        job_ids(&shards[1].join("runs.csv")),
+    );
+    assert_eq!((ids0, ids1), (vec![0, 2], vec![1, 3]));
+
+    let merged = root.join("merged");
+    let merge = snnloc(&[
+        "sweep-merge",
+        "--quiet",
+        "--out",
+        merged.to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        shards[1].to_str().unwrap(),
+    ]);
+    assert_success(&merge);
+    for file in ["runs.csv", "summary.csv"] {
+        assert_eq!(
+            without_seconds(read_csv(&merged.join(file))),
+            without_seconds(read_csv(&whole.join(file))),
+            "{file}"
+        );
+    }
+    assert!(merged.join("sweep_accuracy.png").is_file());
+
+    // A shard merged with a folder of another sweep is refused.
+    let other = root.join("other");
+    assert_success(&sweep_cli(
+        &other,
+        "1,3",
+        &["--max-runs", "0", "--seed", "7"],
+    ));
+    let refused = snnloc(&[
+        "sweep-merge",
+        "--out",
+        root.join("bad").to_str().unwrap(),
+        shards[0].to_str().unwrap(),
+        other.to_str().unwrap(),
+    ]);
+    assert!(!refused.status.success());
+    assert!(!root.join("bad").exists());
+    fs::remove_dir_all(&root).unwrap();
+}
+
+/// Runs a sweep expected to fail: non-zero exit, one line on stderr.
+fn assert_refused(out: &Path, args: &[&str], expect: &str) {
+    let mut full = vec!["sweep", "--out", out.to_str().unwrap()];
+    full.extend(TINY);
+    full.extend(args);
+    let output = snnloc(&full);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{args:?} succeeded");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+    assert!(
+        stderr.starts_with("error:") && stderr.contains(expect),
+        "{args:?}: {stderr}"
+    );
+}
+
+#[test]
+fn bad_input_is_one_line_and_writes_nothing() {
+    let out = scratch("bad");
+    let ep = |rest: &[&'static str]| -> Vec<&'static str> {
+        ["--param", "envelope-power"]
+            .iter()
+            .chain(rest)
+            .copied()
+            .collect()
+    };
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--param", "nope", "--values", "1"],
+            "unknown parameter 'nope'",
+        ),
+        (vec!["--param", "seed", "--values", "1,2"], "--param seed"),
+        (ep(&["--values", "5:1:1"]), "stop"),
+        (ep(&["--values", "0:1"]), "start:stop:step"),
+        (ep(&["--values", "0:1:0"]), "step"),
+        (ep(&["--values", "1,-1"]), "--envelope-power"),
+        (
+            vec!["--param", "rate-max", "--values", "500,2000"],
+            "--rate-max",
+        ),
+        (ep(&["--values", "1", "--shard", "2/2"]), "--shard"),
+        (ep(&["--values", "1", "--repeats", "0"]), "--repeats"),
+    ];
+    for (args, expect) in cases {
+        assert_refused(&out, &args, expect);
+        assert!(!out.exists(), "{args:?} wrote {}", out.display());
+    }
+
+    // An existing folder of another sweep is left as it was.
+    let args = ep(&["--values", "1,2", "--max-runs", "0"]);
+    let mut first = vec!["sweep", "--out", out.to_str().unwrap()];
+    first.extend(TINY);
+    first.extend(&args);
+    assert_success(&snnloc(&first));
+    let before: Vec<_> = ["sweep.json", "runs.csv"]
+        .iter()
+        .map(|f| fs::read(out.join(f)).unwrap())
+        .collect();
+    assert_refused(&out, &[&args[..], &["--lr", "0.1"]].concat(), "base.lr");
+    assert_refused(&out, &[&args[..], &["--shard", "1/2"]].concat(), "shard.");
+    let after: Vec<_> = ["sweep.json", "runs.csv"]
+        .iter()
+        .map(|f| fs::read(out.join(f)).unwrap())
+        .collect();
+    assert_eq!(before, after);
+    // ... unless told to start afresh.
+    let mut forced = first.clone();
+    forced.extend(["--lr", "0.1", "--force"]);
+    assert_success(&snnloc(&forced));
+    assert!(fs::read_to_string(out.join("sweep.json"))
+        .unwrap()
+        .contains("0.1"));
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn a_failing_run_is_reported_and_leaves_no_row() {
+    let out = scratch("failing");
+    let spec = SweepSpec::new("num-hidden", "3,4", 1, tiny_config()).unwrap();
+    let error = sweep::run(
+        &spec,
+        &Options {
+            out: out.clone(),
+            shard: Shard::ALL,
+            // Exits 1 without training, as a crashing run would.
+            launcher: Launcher {
+                exe: "false".into(),
+                device: "cpu".into(),
+                threads: None,
+            },
+            jobs: 1,
+            max_runs: None,
+            force: false,
+            quiet: true,
+        },
+    )
+    .unwrap_err();
+    assert!(error.to_string().contains("2 of 2 runs failed"), "{error}");
+    assert!(read_csv(&out.join("runs.csv")).is_empty());
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
+fn values_ranges_and_seeds() {
+    let values = sweep::parse_values;
+    assert_eq!(
+        values("0:1:0.25").unwrap(),
+        ["0.00", "0.25", "0.50", "0.75", "1.00"]
+    );
+    assert_eq!(values("0:1:0.1").unwrap().last().unwrap(), "1.0");
+    assert_eq!(values("10:30:10").unwrap(), ["10", "20", "30"]);
+    assert_eq!(values(" 1, 2 ,3").unwrap(), ["1", "2", "3"]);
+    assert!(values("1,,2").is_err() && values("0:1e3:1").is_err());
+
+    // 2 and 2.0 are one value of envelope-power: rejected as a duplicate.
+    assert!(SweepSpec::new("envelope-power", "2,2.0", 1, tiny_config()).is_err());
+    let spec = SweepSpec::new("phase-offset", "per-call,per-sample", 3, tiny_config()).unwrap();
+    let (x, label) = sweep::x_axis(&spec);
+    assert_eq!(x, [0.0, 1.0]);
+    assert!(label.contains("0 = per-call") && label.contains("1 = per-sample"));
+    let seeds: BTreeSet<u64> = (0..spec.job_count()).map(|j| spec.job(j).seed).collect();
+    assert_eq!(seeds.len(), 6);
+    assert!(seeds.iter().all(|&s| s < 1 << 32));
+    // Deterministic: the same inputs give the same seed, another base seed another.
+    assert_eq!(sweep::derive_seed(0, "per-call", 1), spec.job(1).seed);
+    assert_ne!(sweep::derive_seed(1, "per-call", 1), spec.job(1).seed);
+    assert_eq!(
+        "3/10".parse::<Shard>().unwrap(),
+        Shard {
+            index: 3,
+            count: 10
+        }
+    );
+    assert!("10/10".parse::<Shard>().is_err() && "1/0".parse::<Shard>().is_err());
+}
