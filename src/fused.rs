@@ -18,12 +18,12 @@
 //!
 //! CPU only: on CUDA the engine dispatch uses the reference instead.
 
-use anyhow::{ensure, Result};
+use anyhow::Result;
 use tch::{Kind, Tensor};
 
 use crate::config::Config;
 use crate::engine::{loss_from_scores, Gradients};
-use crate::network::Weights;
+use crate::network::{batch_and_steps, Weights};
 use crate::surrogate::surrogate_gradient;
 
 /// Everything the backward pass needs from the forward pass.
@@ -56,16 +56,10 @@ fn to_tensor(data: &[f32], shape: [usize; 3]) -> Result<Tensor> {
 }
 
 fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
-    let size = spikes.size();
-    ensure!(
-        size.len() == 3 && size[2] == cfg.input_size() as i64,
-        "input spikes must be (batch, steps, {}), got {:?}",
-        cfg.input_size(),
-        size
-    );
+    let (batch, steps) = batch_and_steps(spikes, cfg)?;
     let dims = Dims {
-        batch: size[0] as usize,
-        steps: size[1] as usize,
+        batch: batch as usize,
+        steps: steps as usize,
         hidden: cfg.num_hidden,
         classes: cfg.num_classes,
     };

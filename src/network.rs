@@ -78,6 +78,18 @@ pub fn init_weight_matrices(cfg: &Config, device: Device) -> Result<Weights> {
     })
 }
 
+/// The batch size and number of steps of `(batch, steps, input)` spikes.
+pub fn batch_and_steps(input_spikes: &Tensor, cfg: &Config) -> Result<(i64, i64)> {
+    let size = input_spikes.size();
+    ensure!(
+        size.len() == 3 && size[2] == cfg.input_size() as i64,
+        "input spikes must be (batch, steps, {}), got {:?}",
+        cfg.input_size(),
+        size
+    );
+    Ok((size[0], size[1]))
+}
+
 /// One step of the hidden LIF layer, in the notebook's order: the new
 /// potential integrates the input and is zeroed where the neuron spiked on
 /// the previous step; the spike is read from the previous potential.
@@ -96,14 +108,7 @@ pub fn readout_step(v: &Tensor, h_t: &Tensor, alpha: f64) -> Tensor {
 /// readout membrane potential `(batch, steps, num_classes)`: the notebook's
 /// `snn`. State shapes follow the batch actually given.
 pub fn snn(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
-    let size = input_spikes.size();
-    ensure!(
-        size.len() == 3 && size[2] == cfg.input_size() as i64,
-        "input spikes must be (batch, steps, {}), got {:?}",
-        cfg.input_size(),
-        size
-    );
-    let (batch, steps) = (size[0], size[1]);
+    let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
     let options = (Kind::Float, input_spikes.device());
     let (alpha, beta) = (cfg.alpha(), cfg.beta);
 

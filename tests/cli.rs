@@ -1,21 +1,12 @@
 //! The `snnloc` binary as a user meets it: outputs, and bad input answered
 //! with one line and a non-zero exit, never a panic or half-written files.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
-fn snnloc(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_snnloc"))
-        .args(args)
-        .output()
-        .expect("snnloc runs")
-}
+use std::path::Path;
+use std::process::Command;
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snnloc-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
+use common::{assert_one_line_error, scratch_dir, snnloc};
 
 const TINY: &[&str] = &[
     "--batch-size",
@@ -29,22 +20,6 @@ const TINY: &[&str] = &[
     "--device",
     "cpu",
 ];
-
-fn assert_one_line_error(args: &[&str], needle: &str) {
-    let out = snnloc(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "{args:?} succeeded");
-    assert_eq!(
-        stderr.trim_end().lines().count(),
-        1,
-        "{args:?}: not one line:\n{stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
-    assert!(
-        stderr.contains(needle),
-        "{args:?}: '{needle}' not in: {stderr}"
-    );
-}
 
 #[test]
 fn train_writes_every_output_and_eval_reads_the_weights() {

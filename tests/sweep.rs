@@ -4,9 +4,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
+mod common;
+
+use common::{assert_one_line_error, scratch_dir, snnloc};
 use snnloc::config::Config;
 use snnloc::sweep::{self, Launcher, Options, Shard, SweepSpec};
 
@@ -30,23 +33,12 @@ const TINY: [&str; 14] = [
     "5",
 ];
 
-/// A fresh, not yet existing directory per test, so tests run in parallel.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snnloc-sweep-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    dir
-}
-
 fn tiny_config() -> Config {
     let mut cfg = Config::default();
     for pair in TINY.chunks(2) {
         cfg.set(pair[0], pair[1]).unwrap();
     }
     cfg
-}
-
-fn snnloc(args: &[&str]) -> Output {
-    Command::new(EXE).args(args).output().expect("run snnloc")
 }
 
 /// `snnloc sweep` over a tiny envelope-power sweep, plus `extra` flags.
@@ -113,7 +105,7 @@ fn job_ids(path: &Path) -> Vec<usize> {
 
 #[test]
 fn sweep_records_every_run_and_summarises_across_repeats() {
-    let out = scratch("end-to-end");
+    let out = scratch_dir("end-to-end");
     let spec = SweepSpec::new("envelope_power", "0,1,2", 2, tiny_config()).unwrap();
     let report = sweep::run(
         &spec,
@@ -203,7 +195,7 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
 
 #[test]
 fn interrupted_sweep_resumes_each_job_exactly_once() {
-    let out = scratch("resume");
+    let out = scratch_dir("resume");
     let runs_csv = out.join("runs.csv");
     assert_success(&sweep_cli(&out, "0:1:1", &["--max-runs", "1"]));
     assert_eq!(job_ids(&runs_csv), vec![0]);
@@ -226,7 +218,7 @@ fn interrupted_sweep_resumes_each_job_exactly_once() {
 
 #[test]
 fn shards_cover_every_job_once_and_merge_to_the_whole_sweep() {
-    let root = scratch("shards");
+    let root = scratch_dir("shards");
     let whole = root.join("whole");
     let shards = [root.join("shard0"), root.join("shard1")];
     assert_success(&sweep_cli(&whole, "1,3", &[]));
@@ -282,19 +274,12 @@ fn assert_refused(out: &Path, args: &[&str], expect: &str) {
     let mut full = vec!["sweep", "--out", out.to_str().unwrap()];
     full.extend(TINY);
     full.extend(args);
-    let output = snnloc(&full);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{args:?} succeeded");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
-    assert!(
-        stderr.starts_with("error:") && stderr.contains(expect),
-        "{args:?}: {stderr}"
-    );
+    assert_one_line_error(&full, expect);
 }
 
 #[test]
 fn bad_input_is_one_line_and_writes_nothing() {
-    let out = scratch("bad");
+    let out = scratch_dir("bad");
     let ep = |rest: &[&'static str]| -> Vec<&'static str> {
         ["--param", "envelope-power"]
             .iter()
@@ -353,7 +338,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
 
 #[test]
 fn a_failing_run_is_reported_and_leaves_no_row() {
-    let out = scratch("failing");
+    let out = scratch_dir("failing");
     let spec = SweepSpec::new("num-hidden", "3,4", 1, tiny_config()).unwrap();
     let error = sweep::run(
         &spec,

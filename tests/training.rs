@@ -1,7 +1,8 @@
 //! Whole experiments: reproducibility, learning, and saved weights.
 
-use std::path::PathBuf;
+mod common;
 
+use common::scratch_dir;
 use snnloc::analysis::analyse;
 use snnloc::config::{Config, PhaseOffset};
 use snnloc::experiment::run;
@@ -20,12 +21,6 @@ fn small() -> Config {
         seed: 7,
         ..Config::default()
     }
-}
-
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snnloc-test-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -98,7 +93,9 @@ fn saved_weights_load_and_evaluate_to_the_same_accuracy() {
         ..small()
     };
     let outcome = run(&cfg, Device::Cpu, |_| {}).unwrap();
-    let path = scratch_dir("weights").join("weights.safetensors");
+    let dir = scratch_dir("weights");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("weights.safetensors");
     save_weights(&path, &outcome.weights).unwrap();
     let loaded = load_weights(&path, &cfg, Device::Cpu).unwrap();
     assert!(loaded.w1.equal(&outcome.weights.w1) && loaded.w2.equal(&outcome.weights.w2));
