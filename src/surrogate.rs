@@ -12,7 +12,11 @@ use tch::Tensor;
 pub fn spike(x: &Tensor, beta: f64) -> Tensor {
     let frozen = x.detach();
     let heaviside = frozen.gt(0.0).to_kind(x.kind());
-    heaviside + (x - &frozen) * surrogate_gradient(&frozen, beta)
+    let sig = (&frozen * beta).sigmoid();
+    // Autograd multiplies the incoming gradient by these factors in reverse
+    // order, `((grad·beta)·σ)·(1-σ)`: the notebook's float32 rounding, which
+    // keeps long training runs on the notebook's trajectory.
+    heaviside + (x - &frozen) * (1.0 - &sig) * &sig * beta
 }
 
 /// `beta·σ(beta·x)·(1-σ(beta·x))`, the derivative that `spike` back-propagates.

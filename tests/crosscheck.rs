@@ -1,0 +1,353 @@
+//! Cross-checks the port against `scripts/reference.py`, the notebook's
+//! cells behind a command line, run from the project venv on a small config.
+//!
+//! With `rng = numpy` both sides must draw exactly the same IPDs, spikes,
+//! initial weights and batch order; the network's arithmetic must then agree
+//! to rounding on the first batch and the whole (short) training run.
+//!
+//! Tolerances on tensors are relative to the largest magnitude of the
+//! reference tensor: `max|rust - python| <= tol * max|python|`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use serde_json::Value;
+use snnloc::config::{Config, Engine, RngMode};
+use snnloc::data::data_generator;
+use snnloc::engine::loss_and_gradients;
+use snnloc::experiment;
+use snnloc::labels::discretise;
+use snnloc::network::{init_weight_matrices, snn, Weights};
+use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
+use snnloc::surrogate::spike;
+use tch::{Device, Kind, Tensor};
+
+const SEED: u64 = 3;
+const BATCH_SIZE: usize = 16;
+const TRAINING_BATCHES: usize = 4;
+const TESTING_BATCHES: usize = 2;
+const EPOCHS: usize = 2;
+
+fn config(engine: Engine) -> Config {
+    Config {
+        seed: SEED,
+        batch_size: BATCH_SIZE,
+        n_training_batches: TRAINING_BATCHES,
+        n_testing_batches: TESTING_BATCHES,
+        epochs: EPOCHS,
+        rng: RngMode::Numpy,
+        engine,
+        ..Config::default()
+    }
+}
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn python() -> PathBuf {
+    let python = repo().join(".venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup.sh to create the project venv with torch, numpy and safetensors",
+        python.display()
+    );
+    python
+}
+
+fn scratch_dir() -> PathBuf {
+    let dir =
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("crosscheck-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}
+
+fn run_python(args: &[&str]) {
+    let output = Command::new(python())
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .unwrap_or_else(|e| panic!("could not run the venv's python: {e}"));
+    assert!(
+        output.status.success(),
+        "python {args:?} failed (run scripts/setup.sh?):\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn read_tensors(path: &Path) -> HashMap<String, Tensor> {
+    Tensor::read_safetensors(path)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+        .into_iter()
+        .collect()
+}
+
+/// reference.py's results and intermediate tensors for the small config.
+struct Reference {
+    json: Value,
+    tensors: HashMap<String, Tensor>,
+}
+
+impl Reference {
+    fn tensor(&self, name: &str) -> &Tensor {
+        self.tensors
+            .get(name)
+            .unwrap_or_else(|| panic!("reference tensors lack {name}"))
+    }
+}
+
+/// Runs reference.py once for all tests of this file (it takes seconds) and
+/// loads its results; tensors are not `Sync`, so each test loads its own.
+fn reference() -> Reference {
+    static FILES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    let (json, tensors) = FILES.get_or_init(|| {
+        let dir = scratch_dir();
+        let (json, tensors) = (
+            dir.join("reference.json"),
+            dir.join("reference.safetensors"),
+        );
+        let n = |x: usize| x.to_string();
+        run_python(&[
+            "scripts/reference.py",
+            "--quiet",
+            "--seed",
+            &n(SEED as usize),
+            "--batch-size",
+            &n(BATCH_SIZE),
+            "--n-training-batches",
+            &n(TRAINING_BATCHES),
+            "--n-testing-batches",
+            &n(TESTING_BATCHES),
+            "--epochs",
+            &n(EPOCHS),
+            "--json",
+            json.to_str().unwrap(),
+            "--tensors",
+            tensors.to_str().unwrap(),
+        ]);
+        (json, tensors)
+    });
+    Reference {
+        json: serde_json::from_str(&std::fs::read_to_string(json).unwrap()).unwrap(),
+        tensors: read_tensors(tensors),
+    }
+}
+
+fn assert_identical(what: &str, rust: &Tensor, python: &Tensor) {
+    assert_eq!(rust.size(), python.size(), "{what}: shape");
+    let rust = rust.to_kind(python.kind());
+    if !rust.equal(python) {
+        let diff = (&rust - python).abs().max().double_value(&[]);
+        panic!("{what} differs from reference.py's (max |difference| {diff:e})");
+    }
+}
+
+/// Largest difference relative to the reference's largest magnitude.
+fn relative_difference(rust: &Tensor, python: &Tensor) -> f64 {
+    assert_eq!(rust.size(), python.size(), "shape");
+    let diff = (rust.to_kind(Kind::Double) - python.to_kind(Kind::Double))
+        .abs()
+        .max()
+        .double_value(&[]);
+    diff / python.abs().max().double_value(&[])
+}
+
+fn assert_close(what: &str, rust: &Tensor, python: &Tensor, tol: f64) {
+    let rel = relative_difference(rust, python);
+    assert!(
+        rel <= tol,
+        "{what}: max |rust - python| / max|python| = {rel:e} > {tol:e}"
+    );
+}
+
+/// The first training batch as reference.py formed it: samples
+/// `first_perm[..batch_size]` of its training set, spikes and classes.
+fn first_batch(r: &Reference, cfg: &Config) -> (Tensor, Tensor) {
+    let idx = r.tensor("first_perm").narrow(0, 0, cfg.batch_size as i64);
+    let spikes = r.tensor("train_spikes").index_select(0, &idx);
+    let labels = discretise(
+        &r.tensor("train_ipds").index_select(0, &idx),
+        cfg.num_classes,
+    )
+    .expect("discretise");
+    (spikes, labels)
+}
+
+fn reference_weights(r: &Reference) -> Weights {
+    Weights {
+        w1: r.tensor("w1_init").copy().set_requires_grad(true),
+        w2: r.tensor("w2_init").copy().set_requires_grad(true),
+    }
+}
+
+/// Draws, first batch and whole run of the reference engine. The only test
+/// here that draws from libtorch's global generator, so tests running in
+/// parallel cannot disturb its stream.
+#[test]
+fn reference_engine_matches_notebook_draw_for_draw() {
+    let r = &reference();
+    let cfg = config(Engine::Reference);
+
+    // The numpy stream: training set, then test set.
+    let mut rng = StimulusRng::new(&cfg).unwrap();
+    let train = random_ipd_input_signal(&cfg, cfg.n_training_samples(), &mut rng, Device::Cpu)
+        .expect("training set");
+    let test = random_ipd_input_signal(&cfg, cfg.n_testing_samples(), &mut rng, Device::Cpu)
+        .expect("test set");
+    assert_identical("training IPDs", &train.ipd, r.tensor("train_ipds"));
+    assert_identical("training spikes", &train.spikes, r.tensor("train_spikes"));
+    assert_identical("test IPDs", &test.ipd, r.tensor("test_ipds"));
+
+    // libtorch's stream: W1, W2, then the first epoch's permutation, which
+    // batches of sample indices reveal in full.
+    tch::manual_seed(SEED as i64);
+    let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
+    assert_identical("initial W1", &w.w1, r.tensor("w1_init"));
+    assert_identical("initial W2", &w.w2, r.tensor("w2_init"));
+    let n = cfg.n_training_samples() as i64;
+    let indices = Tensor::arange(n, (Kind::Int64, Device::Cpu));
+    let batches: Vec<Tensor> = data_generator(&indices, &train.spikes, cfg.batch_size)
+        .unwrap()
+        .map(|batch| batch.unwrap().targets)
+        .collect();
+    assert_identical(
+        "first permutation",
+        &Tensor::cat(&batches, 0),
+        r.tensor("first_perm"),
+    );
+
+    // The first batch's forward pass and gradients, before any Adam step.
+    let (spikes, labels) = first_batch(r, &cfg);
+    let output = snn(&spikes, &w, &cfg).unwrap();
+    let rel = relative_difference(&output, r.tensor("first_output"));
+    eprintln!("first output: relative difference {rel:e}");
+    assert!(rel <= 1e-6, "first output: relative difference {rel:e}");
+    let grads = loss_and_gradients(Engine::Reference, &spikes, &labels, &w, &cfg).unwrap();
+    let want_loss = r.tensor("first_loss").double_value(&[0]);
+    assert!(
+        (grads.loss - want_loss).abs() <= 1e-6 * want_loss.abs(),
+        "first loss {} vs {want_loss}",
+        grads.loss
+    );
+    for (what, got, name) in [
+        ("first W1 gradient", &grads.w1, "first_grad_w1"),
+        ("first W2 gradient", &grads.w2, "first_grad_w2"),
+    ] {
+        let rel = relative_difference(got, r.tensor(name));
+        eprintln!("{what}: relative difference {rel:e}");
+        assert!(rel <= 1e-6, "{what}: relative difference {rel:e}");
+    }
+
+    // The whole run, seeded as the CLI seeds it.
+    let outcome = experiment::run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let want: Vec<f64> = serde_json::from_value(r.json["loss_hist"].clone()).unwrap();
+    assert_eq!(outcome.loss.len(), want.len(), "epochs in the loss history");
+    for (epoch, (got, want)) in outcome.loss.iter().zip(&want).enumerate() {
+        assert!(
+            (got - want).abs() <= 1e-4 * want.abs(),
+            "epoch {}: loss {got} vs reference {want}",
+            epoch + 1
+        );
+    }
+    assert_close("final W1", &outcome.weights.w1, r.tensor("w1_final"), 1e-4);
+    assert_close("final W2", &outcome.weights.w2, r.tensor("w2_final"), 1e-4);
+    // Same data, same order and weights equal to rounding: every sample is
+    // classified the same, so the metrics agree to summation rounding.
+    for (label, got) in [("train", &outcome.train), ("test", &outcome.test)] {
+        let want = &r.json[label];
+        for (metric, got) in [
+            ("acc_mean", got.accuracy_mean),
+            ("acc_std", got.accuracy_std),
+            ("err_mean", got.abs_error_mean),
+            ("err_std", got.abs_error_std),
+        ] {
+            let want = want[metric].as_f64().unwrap();
+            assert!(
+                (got - want).abs() <= 1e-9 * want.abs().max(1.0),
+                "{label} {metric}: {got} vs reference {want}"
+            );
+        }
+    }
+}
+
+/// The fused engine on reference.py's own first batch and weights.
+#[test]
+fn fused_engine_matches_reference_first_batch() {
+    let r = &reference();
+    let cfg = config(Engine::Fused);
+    let (spikes, labels) = first_batch(r, &cfg);
+    let w = reference_weights(r);
+
+    let output = snnloc::fused::snn(&spikes, &w, &cfg).unwrap();
+    assert_close("fused output", &output, r.tensor("first_output"), 1e-6);
+    let grads = loss_and_gradients(Engine::Fused, &spikes, &labels, &w, &cfg).unwrap();
+    let want_loss = r.tensor("first_loss").double_value(&[0]);
+    assert!(
+        (grads.loss - want_loss).abs() <= 1e-6 * want_loss.abs(),
+        "fused first loss {} vs {want_loss}",
+        grads.loss
+    );
+    for (what, got, name) in [
+        ("fused W1 gradient", &grads.w1, "first_grad_w1"),
+        ("fused W2 gradient", &grads.w2, "first_grad_w2"),
+    ] {
+        let rel = relative_difference(got, r.tensor(name));
+        eprintln!("{what}: relative difference {rel:e}");
+        assert!(rel <= 1e-5, "{what}: relative difference {rel:e}");
+    }
+}
+
+/// `surrogate::spike` against the notebook's `SurrGradSpike` (imported from
+/// reference.py) on the same inputs and upstream gradient.
+#[test]
+fn surrogate_matches_notebook_autograd_function() {
+    let path = scratch_dir().join("surrogate.safetensors");
+    let script = format!(
+        "import sys, torch\n\
+         sys.path.insert(0, 'scripts')\n\
+         from reference import SurrGradSpike\n\
+         from safetensors.torch import save_file\n\
+         g = torch.Generator().manual_seed(0)\n\
+         x = torch.cat([torch.linspace(-4, 4, 801), 3 * torch.randn(4000, generator=g), torch.zeros(1)])\n\
+         x.requires_grad_(True)\n\
+         grad_out = torch.randn(x.shape, generator=g)\n\
+         out = {{'x': x.detach().clone(), 'grad_out': grad_out}}\n\
+         for beta in (5, 0.7):\n\
+         \x20   y = SurrGradSpike.apply(x, beta)\n\
+         \x20   (grad,) = torch.autograd.grad(y, x, grad_out)\n\
+         \x20   out[f'forward_{{beta}}'] = y.detach()\n\
+         \x20   out[f'grad_{{beta}}'] = grad\n\
+         save_file(out, {path:?})\n",
+        path = path.to_str().unwrap()
+    );
+    run_python(&["-c", &script]);
+    let t = read_tensors(&path);
+    let x = t["x"].copy().set_requires_grad(true);
+    for beta in [5.0, 0.7] {
+        let key = if beta == 5.0 { "5" } else { "0.7" };
+        let y = spike(&x, beta);
+        // Seeding the backward pass with grad_out through `sum(y * grad_out)`
+        // hands autograd exactly grad_out (ones times grad_out).
+        let grad = Tensor::run_backward(
+            &[(&y * &t["grad_out"]).sum(Kind::Float)],
+            &[&x],
+            false,
+            false,
+        )
+        .remove(0);
+        assert_identical(
+            &format!("spike forward, beta {beta}"),
+            &y,
+            &t[&format!("forward_{key}")],
+        );
+        let want = &t[&format!("grad_{key}")];
+        let diff = (&grad - want).abs().max().double_value(&[]);
+        eprintln!("surrogate gradient, beta {beta}: max |difference| {diff:e}");
+        assert!(
+            diff <= 1e-6,
+            "surrogate gradient, beta {beta}: max |difference| {diff:e}"
+        );
+    }
+}
