@@ -348,13 +348,17 @@ fn styled_mesh<'a, 'b, DB: DrawingBackend>(
     mesh
 }
 
-fn draw_legend<'a, DB: DrawingBackend + 'a>(chart: &mut Chart<'a, DB>, font_px: u32) -> Result<()>
+fn draw_legend<'a, DB: DrawingBackend + 'a>(
+    chart: &mut Chart<'a, DB>,
+    font_px: u32,
+    position: SeriesLabelPosition,
+) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
+        .position(position)
         .label_font(font(font_px))
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK.mix(0.3))
@@ -611,7 +615,7 @@ impl AnalysisFigure<'_> {
                 .label(label)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 14, y + 5)], style));
         }
-        draw_legend(&mut chart, TICK_PX)?;
+        draw_legend(&mut chart, TICK_PX, SeriesLabelPosition::UpperRight)?;
         draw_frame(&chart)
     }
 
@@ -731,7 +735,7 @@ impl Figure for Sweep<'_> {
             .margin_right(25)
             .x_label_area_size(45)
             .y_label_area_size(65)
-            .build_cartesian_2d(x_range, 0.0..100.0)?;
+            .build_cartesian_2d(x_range.clone(), 0.0..100.0)?;
         styled_mesh(&mut chart)
             .x_desc(self.x_label)
             .y_desc(self.y_label)
@@ -740,9 +744,43 @@ impl Figure for Sweep<'_> {
             let colour = SERIES_COLOURS.get(i).copied().unwrap_or(MPL_GREY);
             draw_error_bars(&mut chart, series, colour)?;
         }
-        draw_legend(&mut chart, LABEL_PX)?;
+        let (x0, x1) = (x_range.start, x_range.end);
+        let marks = self.series.iter().flat_map(|s| {
+            s.x.iter()
+                .zip(s.mean)
+                .zip(s.std)
+                .flat_map(|((&x, &m), &sd)| {
+                    let sd = finite_or_zero(sd);
+                    [m - sd, m, m + sd].map(|y| ((x - x0) / (x1 - x0), y / 100.0))
+                })
+        });
+        draw_legend(&mut chart, LABEL_PX, least_crowded_corner(marks))?;
         draw_frame(&chart)
     }
+}
+
+/// The corner of the plot, in axis fractions, that the fewest marks fall in:
+/// where a legend hides the least data (matplotlib's `loc='best'`, coarsely).
+fn least_crowded_corner(marks: impl Iterator<Item = (f64, f64)>) -> SeriesLabelPosition {
+    // A legend of a few series covers about this much of the plot.
+    const WIDTH: f64 = 0.25;
+    const HEIGHT: f64 = 0.2;
+    let corners = [
+        (SeriesLabelPosition::UpperRight, 1.0 - WIDTH, 1.0 - HEIGHT),
+        (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - HEIGHT),
+        (SeriesLabelPosition::LowerRight, 1.0 - WIDTH, 0.0),
+        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
+    ];
+    let mut counts = [0usize; 4];
+    for (x, y) in marks.filter(|(x, y)| x.is_finite() && y.is_finite()) {
+        for (count, &(_, left, bottom)) in counts.iter_mut().zip(&corners) {
+            *count +=
+                (x >= left && x <= left + WIDTH && y >= bottom && y <= bottom + HEIGHT) as usize;
+        }
+    }
+    // The first of the least crowded keeps the notebook's upper right on ties.
+    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
+    corners[best].0.clone()
 }
 
 /// Error-bar cap width in pixels (the notebook's capsize=5 points).
