@@ -55,7 +55,7 @@ pub struct SweepArgs {
     /// Run only shard K of N: the jobs whose index modulo N is K (e.g. 3/10)
     #[arg(long, default_value = "0/1")]
     pub shard: String,
-    /// Training processes at once; on a 2-core machine --jobs 2 --threads 1 gives more throughput than --jobs 1
+    /// Training processes at once; without --threads each gets cores/jobs libtorch threads. Small networks use cores poorly, so --jobs <cores> trains fastest on the CPU
     #[arg(long, default_value_t = 1)]
     pub jobs: usize,
     /// Start at most this many runs, then stop; running the command again continues

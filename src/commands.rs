@@ -258,6 +258,14 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     Ok(())
 }
 
+/// Splits the cores among parallel runs: libtorch gives every process a
+/// thread per core, and OpenMP threads spin-waiting on oversubscribed cores
+/// slow every run down.
+fn threads_per_job(jobs: usize) -> Option<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (jobs > 1).then(|| (cores / jobs).max(1))
+}
+
 /// Checks every input, then runs (or with --dry-run lists) a sweep's jobs,
 /// each as a child `snnloc train` of this very executable.
 pub fn sweep(args: &SweepArgs) -> Result<()> {
@@ -288,7 +296,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             launcher: Launcher {
                 exe,
                 device: args.runtime.device.clone(),
-                threads: args.runtime.threads,
+                threads: args.runtime.threads.or_else(|| threads_per_job(args.jobs)),
             },
             jobs: args.jobs,
             max_runs: args.max_runs,
