@@ -200,15 +200,21 @@ pub fn loss_and_gradients(
             let mut gv_next = vec![0f32; hidden];
             let mut gs_next: Vec<f32> = q.iter().map(|q| k[steps - 1] * q).collect();
             for t in (0..steps - 1).rev() {
-                let row = t * hidden;
-                for j in 0..hidden {
-                    let (vt, st) = (v[row + j], s[row + j]);
+                let row = t * hidden..(t + 1) * hidden;
+                // Zipped row slices let the compiler vectorise over neurons.
+                let neurons = gh[row.clone()]
+                    .iter_mut()
+                    .zip(gv_next.iter_mut().zip(gs_next.iter_mut()))
+                    .zip(v[row.clone()].iter().zip(&s[row.clone()]))
+                    .zip(h[row.clone()].iter().zip(&sg[row]))
+                    .zip(q);
+                for ((((gh, (gv, gs)), (&vt, &st)), (&ht, &sg)), &q) in neurons {
                     let keep = 1.0 - st;
-                    let a = vt * alpha + h[row + j];
-                    gh[row + j] = gv_next[j] * keep;
-                    let gv = gv_next[j] * keep * alpha + gs_next[j] * sg[row + j];
-                    gs_next[j] = k[t] * q[j] - gv_next[j] * a;
-                    gv_next[j] = gv;
+                    let a = vt * alpha + ht;
+                    *gh = *gv * keep;
+                    let gv_now = *gv * keep * alpha + *gs * sg;
+                    *gs = k[t] * q - *gv * a;
+                    *gv = gv_now;
                 }
             }
         });
