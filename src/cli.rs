@@ -23,7 +23,7 @@ pub struct Cli {
 pub enum Command {
     /// Generate data, train, and analyse on train and fresh test data (the notebook's main cell)
     Train(TrainArgs),
-    /// Evaluate saved weights on freshly generated test data
+    /// Evaluate saved weights on a test set drawn for the config's seed (the run's own test set; --seed N gives another)
     Eval(EvalArgs),
     /// Draw the input spikes for random IPDs (the notebook's first figure)
     Stimulus(StimulusArgs),

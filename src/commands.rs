@@ -231,9 +231,8 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     if let Some(out) = &args.out {
         output::check_out_dir(out)?;
     }
-    let mut rng = StimulusRng::new(&cfg)?;
+    let test_data = experiment::test_set(&cfg, device)?;
     let _generator = seed_torch(cfg.seed);
-    let test_data = random_ipd_input_signal(&cfg, cfg.n_testing_samples(), &mut rng, device)?;
     let test = analyse(&test_data, &weights, &cfg)?;
     if !args.runtime.quiet {
         println!(

@@ -12,7 +12,7 @@ use crate::analysis::{analyse, Analysis};
 use crate::config::Config;
 use crate::network::{init_weight_matrices, Weights};
 use crate::seed::seed_torch;
-use crate::stimulus::{random_ipd_input_signal, StimulusRng};
+use crate::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
 use crate::train::train;
 
 /// Wall-clock seconds of each phase.
@@ -46,6 +46,21 @@ pub enum Event<'a> {
         label: &'a str,
         analysis: &'a Analysis,
     },
+}
+
+/// The test set that `run` evaluates for this config: drawn after the
+/// training set on the stimulus stream. Evaluating a run's saved weights on
+/// it reproduces that run's test accuracy and error; another `cfg.seed`
+/// gives an independent test set.
+pub fn test_set(cfg: &Config, device: Device) -> Result<Dataset> {
+    let mut stimulus_rng = StimulusRng::new(cfg)?;
+    drop(random_ipd_input_signal(
+        cfg,
+        cfg.n_training_samples(),
+        &mut stimulus_rng,
+        Device::Cpu,
+    )?);
+    random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)
 }
 
 /// Seeds both generators from `cfg.seed` (numpy-style stimulus draws and

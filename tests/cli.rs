@@ -87,7 +87,20 @@ fn train_writes_every_output_and_eval_reads_the_weights() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("Test classifier accuracy: "));
-    assert!(eval_dir.join("eval.json").is_file());
+    // Without --seed, eval regenerates the run's own test set: same numbers.
+    let eval: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(eval_dir.join("eval.json")).unwrap())
+            .unwrap();
+    for key in ["accuracy_mean", "abs_error_mean"] {
+        let (trained, evaluated) = (
+            metrics["test"][key].as_f64().unwrap(),
+            eval["test"][key].as_f64().unwrap(),
+        );
+        assert!(
+            (trained - evaluated).abs() < 1e-9,
+            "{key}: {trained} vs {evaluated}"
+        );
+    }
 
     // Weights trained for 30 hidden neurons do not fit 40.
     assert_one_line_error(
