@@ -111,10 +111,12 @@ def main():
                 [python, "-c", python_sweep_code(ENVELOPE_POWERS, args.repeats, flags + ["--threads", str(args.threads)])],
                 env,
             )
+            # The same cores for both: the notebook's loop uses them as libtorch
+            # threads, snnloc as one single-threaded run per core.
             sweep_rs, _ = measure(
                 [SNNLOC, "sweep", "--param", "envelope-power", "--values", ENVELOPE_POWERS,
                  "--repeats", str(args.repeats), "--out", os.path.join(work, "sweep"),
-                 "--threads", str(args.threads), "--device", "cpu", "--quiet", *flags],
+                 "--jobs", str(args.threads), "--threads", "1", "--device", "cpu", "--quiet", *flags],
                 env,
             )
             rows.append((f"sweep 11 x {args.repeats} ({args.sweep_flags})", sweep_py, sweep_rs))
