@@ -6,7 +6,10 @@
 //! classes (`labels`), mini-batches (`data`), the spike nonlinearity
 //! (`surrogate`), the network and its LIF update (`network`, with a fast
 //! hand-derived twin in `fused`), the optimiser (`optim`), training
-//! (`train`), analysis (`analysis`) and a whole experiment (`experiment`).
+//! (`train`), analysis (`analysis`), a whole experiment (`experiment`),
+//! figures (`plots`) and parameter sweeps (`sweep`). Around them: the config
+//! (`config`), device choice (`device`), seeding (`seed`, `numpy_random`),
+//! files (`output`) and the command line (`cli`, `commands`).
 
 pub mod analysis;
 pub mod cli;
