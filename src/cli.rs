@@ -302,12 +302,22 @@ pub fn report_usage_error(e: clap::Error) -> std::process::ExitCode {
         return std::process::ExitCode::from(e.exit_code() as u8);
     }
     let text = e.to_string();
-    let first = text
-        .lines()
+    let mut lines = text.lines();
+    let mut message = lines
         .next()
         .unwrap_or("invalid arguments")
-        .trim_start_matches("error: ");
-    eprintln!("error: {first} (see 'snnloc --help')");
+        .trim_start_matches("error: ")
+        .to_string();
+    // Some messages end in a colon and list what they mean on the indented
+    // lines that follow (e.g. the missing required arguments).
+    if message.ends_with(':') {
+        let items: Vec<&str> = lines
+            .take_while(|line| line.starts_with("  "))
+            .map(str::trim)
+            .collect();
+        message = format!("{message} {}", items.join(", "));
+    }
+    eprintln!("error: {message} (see 'snnloc --help')");
     std::process::ExitCode::from(2)
 }
 
