@@ -127,6 +127,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
     let d = dir.to_str().unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["train", "--bogus"], "unexpected argument '--bogus'"),
+        (&["eval"], "required arguments were not provided: --weights"),
         (
             &["train", "--batch-size", "0", "--out", d],
             "--batch-size must be at least 1",
