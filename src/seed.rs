@@ -1,6 +1,7 @@
-//! libtorch's default generator is global to the process: code that seeds
-//! it and relies on the draws that follow (weights, batch orders) must not
-//! interleave with another thread doing the same.
+//! Seeding. libtorch's default generator is global to the process: code
+//! that seeds it and relies on the draws that follow (weights, batch
+//! orders) must not interleave with another thread doing the same. Streams
+//! of our own are seeded through `splitmix64`.
 
 use std::sync::{Mutex, MutexGuard};
 
@@ -15,4 +16,12 @@ pub fn seed_torch(seed: u64) -> MutexGuard<'static, ()> {
     // torch.manual_seed takes the seed as a 64-bit pattern; so does this.
     tch::manual_seed(seed as i64);
     guard
+}
+
+/// SplitMix64's finaliser: a bijection of 64-bit words that scatters nearby
+/// inputs (consecutive counters, similar hashes) into unrelated seeds.
+pub fn splitmix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }

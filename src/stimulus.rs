@@ -20,6 +20,7 @@ use tch::{Device, Tensor};
 
 use crate::config::{Config, PhaseOffset, RngMode};
 use crate::numpy_random::NumpyRandomState;
+use crate::seed::splitmix64;
 
 /// IPDs and the spikes they evoke, on one device.
 pub struct Dataset {
@@ -231,15 +232,14 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64) -> Ve
     spikes
 }
 
-/// SplitMix64 finaliser: turns (seed, counter) into well-separated stream
+/// Turns (seed, counter) into well-separated stream
 /// seeds, so sample i of call c never shares a stream with another.
 fn mix(seed: u64, counter: u64) -> u64 {
-    let mut z = seed
-        .wrapping_add(counter.wrapping_mul(0x9E37_79B9_7F4A_7C15))
-        .wrapping_add(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
+    const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+    splitmix64(
+        seed.wrapping_add(counter.wrapping_mul(GOLDEN_GAMMA))
+            .wrapping_add(GOLDEN_GAMMA),
+    )
 }
 
 /// Expected firing probability per step, averaged over the phase:

@@ -8,6 +8,7 @@ use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{canonical_parameter, Config, PARAMETERS};
+use crate::seed::splitmix64;
 
 /// The most values one `--values` may expand to; more is almost surely a
 /// typo in a range, and each value costs `--repeats` trainings.
@@ -114,12 +115,7 @@ pub fn derive_seed(base: u64, value: &str, repeat: usize) -> u64 {
         h ^= u64::from(byte);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    h ^= h >> 30;
-    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    h ^= h >> 27;
-    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
-    h ^= h >> 31;
-    h >> 32
+    splitmix64(h) >> 32
 }
 
 /// The `snnloc train` command line that reproduces a run on its own: every
