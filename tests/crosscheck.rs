@@ -20,6 +20,7 @@ use snnloc::engine::loss_and_gradients;
 use snnloc::experiment;
 use snnloc::labels::discretise;
 use snnloc::network::{init_weight_matrices, snn, Weights};
+use snnloc::seed::seed_torch;
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
 use snnloc::surrogate::spike;
 use tch::{Device, Kind, Tensor};
@@ -175,6 +176,43 @@ fn first_batch(r: &Reference, cfg: &Config) -> (Tensor, Tensor) {
     (spikes, labels)
 }
 
+/// `engine`'s output, loss and W1/W2 gradients on reference.py's first
+/// batch, with weights `w`: output and loss within 1e-6, gradients within
+/// `gradient_tolerance`, all relative.
+fn assert_first_batch_matches(r: &Reference, engine: Engine, w: &Weights, gradient_tolerance: f64) {
+    let cfg = config(engine);
+    let (spikes, labels) = first_batch(r, &cfg);
+    let output = match engine {
+        Engine::Reference => tch::no_grad(|| snn(&spikes, w, &cfg)),
+        Engine::Fused => snnloc::fused::snn(&spikes, w, &cfg),
+    }
+    .unwrap();
+    assert_close(
+        &format!("{engine:?} first output"),
+        &output,
+        r.tensor("first_output"),
+        1e-6,
+    );
+    let grads = loss_and_gradients(engine, &spikes, &labels, w, &cfg).unwrap();
+    let want_loss = r.tensor("first_loss").double_value(&[0]);
+    assert!(
+        (grads.loss - want_loss).abs() <= 1e-6 * want_loss.abs(),
+        "{engine:?} first loss {} vs {want_loss}",
+        grads.loss
+    );
+    for (what, got, name) in [
+        ("W1", &grads.w1, "first_grad_w1"),
+        ("W2", &grads.w2, "first_grad_w2"),
+    ] {
+        let rel = relative_difference(got, r.tensor(name));
+        eprintln!("{engine:?} first {what} gradient: relative difference {rel:e}");
+        assert!(
+            rel <= gradient_tolerance,
+            "{engine:?} first {what} gradient: relative difference {rel:e}"
+        );
+    }
+}
+
 fn reference_weights(r: &Reference) -> Weights {
     Weights {
         w1: r.tensor("w1_init").copy().set_requires_grad(true),
@@ -182,9 +220,7 @@ fn reference_weights(r: &Reference) -> Weights {
     }
 }
 
-/// Draws, first batch and whole run of the reference engine. The only test
-/// here that draws from libtorch's global generator, so tests running in
-/// parallel cannot disturb its stream.
+/// Draws, first batch and whole run of the reference engine.
 #[test]
 fn reference_engine_matches_notebook_draw_for_draw() {
     let r = &reference();
@@ -202,7 +238,7 @@ fn reference_engine_matches_notebook_draw_for_draw() {
 
     // libtorch's stream: W1, W2, then the first epoch's permutation, which
     // batches of sample indices reveal in full.
-    tch::manual_seed(SEED as i64);
+    let generator = seed_torch(SEED);
     let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
     assert_identical("initial W1", &w.w1, r.tensor("w1_init"));
     assert_identical("initial W2", &w.w2, r.tensor("w2_init"));
@@ -219,26 +255,8 @@ fn reference_engine_matches_notebook_draw_for_draw() {
     );
 
     // The first batch's forward pass and gradients, before any Adam step.
-    let (spikes, labels) = first_batch(r, &cfg);
-    let output = snn(&spikes, &w, &cfg).unwrap();
-    let rel = relative_difference(&output, r.tensor("first_output"));
-    eprintln!("first output: relative difference {rel:e}");
-    assert!(rel <= 1e-6, "first output: relative difference {rel:e}");
-    let grads = loss_and_gradients(Engine::Reference, &spikes, &labels, &w, &cfg).unwrap();
-    let want_loss = r.tensor("first_loss").double_value(&[0]);
-    assert!(
-        (grads.loss - want_loss).abs() <= 1e-6 * want_loss.abs(),
-        "first loss {} vs {want_loss}",
-        grads.loss
-    );
-    for (what, got, name) in [
-        ("first W1 gradient", &grads.w1, "first_grad_w1"),
-        ("first W2 gradient", &grads.w2, "first_grad_w2"),
-    ] {
-        let rel = relative_difference(got, r.tensor(name));
-        eprintln!("{what}: relative difference {rel:e}");
-        assert!(rel <= 1e-6, "{what}: relative difference {rel:e}");
-    }
+    assert_first_batch_matches(r, Engine::Reference, &w, 1e-6);
+    drop(generator);
 
     // The whole run, seeded as the CLI seeds it.
     let outcome = experiment::run(&cfg, Device::Cpu, |_| {}).unwrap();
@@ -276,31 +294,9 @@ fn reference_engine_matches_notebook_draw_for_draw() {
 #[test]
 fn fused_engine_matches_reference_first_batch() {
     let r = &reference();
-    let cfg = config(Engine::Fused);
-    let (spikes, labels) = first_batch(r, &cfg);
-    let w = reference_weights(r);
-
-    let output = snnloc::fused::snn(&spikes, &w, &cfg).unwrap();
-    assert_close("fused output", &output, r.tensor("first_output"), 1e-6);
-    let grads = loss_and_gradients(Engine::Fused, &spikes, &labels, &w, &cfg).unwrap();
-    let want_loss = r.tensor("first_loss").double_value(&[0]);
-    assert!(
-        (grads.loss - want_loss).abs() <= 1e-6 * want_loss.abs(),
-        "fused first loss {} vs {want_loss}",
-        grads.loss
-    );
-    for (what, got, name) in [
-        ("fused W1 gradient", &grads.w1, "first_grad_w1"),
-        ("fused W2 gradient", &grads.w2, "first_grad_w2"),
-    ] {
-        let rel = relative_difference(got, r.tensor(name));
-        eprintln!("{what}: relative difference {rel:e}");
-        assert!(rel <= 1e-5, "{what}: relative difference {rel:e}");
-    }
+    assert_first_batch_matches(r, Engine::Fused, &reference_weights(r), 1e-5);
 }
 
-/// `surrogate::spike` against the notebook's `SurrGradSpike` (imported from
-/// reference.py) on the same inputs and upstream gradient.
 #[test]
 fn surrogate_matches_notebook_autograd_function() {
     let path = scratch_dir().join("surrogate.safetensors");
