@@ -49,9 +49,10 @@ pub enum Preset {
     Fast,
 }
 
-/// All parameters of one experiment (stimulus, network, training).
+/// All parameters of one experiment (stimulus, network, training). As JSON,
+/// missing fields take the notebook's values and unknown ones are refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Simulation time step in ms.
     pub dt_ms: f64,
