@@ -217,3 +217,46 @@ fn stimulus_draws_the_raster() {
     );
     assert!(dir.join("stimulus.png").is_file() && dir.join("stimulus.svg").is_file());
 }
+
+#[test]
+fn a_config_file_may_give_only_some_fields() {
+    let dir = scratch_dir("partial-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("partial.json");
+    std::fs::write(&file, r#"{"tau_ms": 10, "num_hidden": 7}"#).unwrap();
+    let out_dir = dir.join("run");
+    let args = [
+        &[
+            "train",
+            "--config",
+            file.to_str().unwrap(),
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--quiet",
+            "--no-plots",
+        ],
+        TINY,
+    ]
+    .concat();
+    let out = snnloc(&args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cfg: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("config.json")).unwrap())
+            .unwrap();
+    assert_eq!(cfg["tau_ms"], 10.0);
+    assert_eq!(cfg["num_hidden"], 7);
+    assert_eq!(
+        cfg["anf_per_ear"], 100,
+        "a missing field keeps the notebook's value"
+    );
+
+    std::fs::write(&file, r#"{"tau": 10}"#).unwrap();
+    assert_one_line_error(
+        &["train", "--config", file.to_str().unwrap()],
+        "unknown field `tau`",
+    );
+}
