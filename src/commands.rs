@@ -26,17 +26,26 @@ pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
     select_device(&args.device)
 }
 
-/// Prints the notebook's progress lines unless quiet.
-pub fn notebook_printer(quiet: bool) -> impl FnMut(Event) {
+/// Prints the notebook's progress lines, in its order, unless quiet.
+fn notebook_printer(quiet: bool, num_classes: usize) -> impl FnMut(Event) {
     move |event| {
         if quiet {
             return;
         }
         match event {
             Event::Epoch { epoch, loss } => println!("Epoch {epoch}: loss={loss:.5}"),
-            Event::Analysed { label, analysis } => print_analysis(label, analysis),
+            Event::Analysed { label, analysis } => {
+                if label == "Train" {
+                    print_chance_level(num_classes);
+                }
+                print_analysis(label, analysis)
+            }
         }
     }
+}
+
+fn print_chance_level(num_classes: usize) {
+    println!("Chance accuracy level: {:.1}%", chance_level(num_classes));
 }
 
 fn print_analysis(label: &str, a: &Analysis) {
@@ -77,13 +86,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             (cfg.num_classes as f64).ln()
         );
     }
-    let outcome = experiment::run(&cfg, device, notebook_printer(quiet))?;
-    if !quiet {
-        println!(
-            "Chance accuracy level: {:.1}%",
-            chance_level(cfg.num_classes)
-        );
-    }
+    let outcome = experiment::run(&cfg, device, notebook_printer(quiet, cfg.num_classes))?;
     write_run(&out, &cfg, device, &outcome, !args.no_plots)?;
     if !quiet {
         println!(
@@ -235,10 +238,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let _generator = seed_torch(cfg.seed);
     let test = analyse(&test_data, &weights, &cfg)?;
     if !args.runtime.quiet {
-        println!(
-            "Chance accuracy level: {:.1}%",
-            chance_level(cfg.num_classes)
-        );
+        print_chance_level(cfg.num_classes);
         print_analysis("Test", &test);
     }
     if let Some(out) = &args.out {
