@@ -14,9 +14,11 @@ use tch::Device;
 fn small() -> Config {
     Config {
         batch_size: 64,
-        n_training_batches: 16,
+        n_training_batches: 32,
         n_testing_batches: 8,
-        epochs: 6,
+        // Enough to end near loss 1.0 and 60% accuracy for any seed tried,
+        // far from the thresholds below.
+        epochs: 8,
         phase_offset: PhaseOffset::PerSample,
         seed: 7,
         ..Config::default()
