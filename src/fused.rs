@@ -34,7 +34,7 @@ struct Trace {
     /// Hidden membrane potentials before each update.
     v: Vec<f32>,
     /// Hidden spikes, `s_rec` of the notebook.
-    s_host: Vec<f32>,
+    s: Vec<f32>,
     /// Readout trace `(batch, steps, classes)`.
     v_rec: Tensor,
 }
@@ -112,7 +112,7 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
         dims,
         h,
         v,
-        s_host: s,
+        s,
         v_rec: to_tensor(&u, [dims.batch, steps, classes])?,
     })
 }
@@ -170,7 +170,7 @@ pub fn loss_and_gradients(
                 .map(|c| dm[b * classes + c] * w2[j * classes + c])
                 .sum();
             s_tilde[b * hidden + j] = (0..steps)
-                .map(|t| k[t] * trace.s_host[(b * steps + t) * hidden + j])
+                .map(|t| k[t] * trace.s[(b * steps + t) * hidden + j])
                 .sum();
         }
     }
@@ -192,7 +192,7 @@ pub fn loss_and_gradients(
     gh.chunks_mut(steps * hidden)
         .zip(q.chunks(hidden))
         .zip(trace.v.chunks(steps * hidden))
-        .zip(trace.s_host.chunks(steps * hidden))
+        .zip(trace.s.chunks(steps * hidden))
         .zip(trace.h.chunks(steps * hidden))
         .zip(surrogate.chunks(steps * hidden))
         .for_each(|(((((gh, q), v), s), h), sg)| {
