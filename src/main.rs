@@ -5,6 +5,14 @@ use snnloc::cli::{Cli, Command};
 use snnloc::commands;
 
 fn main() -> ExitCode {
+    // Die quietly when the reader of stdout goes away (`snnloc train | head`),
+    // as command-line tools do, instead of panicking on the failed print.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to the default before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return snnloc::cli::report_usage_error(e),

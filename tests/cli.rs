@@ -260,3 +260,19 @@ fn a_config_file_may_give_only_some_fields() {
         "unknown field `tau`",
     );
 }
+
+#[test]
+fn a_closed_stdout_ends_the_program_without_a_panic() {
+    use std::process::Stdio;
+    let dir = scratch_dir("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_snnloc"))
+        .args([&["train", "--out", dir.to_str().unwrap()], TINY].concat())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
