@@ -396,3 +396,12 @@ fn values_ranges_and_seeds() {
     );
     assert!("10/10".parse::<Shard>().is_err() && "1/0".parse::<Shard>().is_err());
 }
+
+#[test]
+fn rerun_commands_reproduce_the_engine_that_numpy_mode_would_change() {
+    let spec = SweepSpec::new("rng", "fast,numpy", 1, Config::default()).unwrap();
+    let numpy_run = spec.config(&spec.job(1)).unwrap();
+    let command = sweep::train_command(&numpy_run, &spec.param).unwrap();
+    // `snnloc train --rng numpy` alone would pick the reference engine.
+    assert!(command.contains("--rng numpy --engine fused"), "{command}");
+}
