@@ -70,7 +70,7 @@ pub fn analyse(data: &Dataset, w: &Weights, cfg: &Config) -> Result<Analysis> {
         let batch = batch?;
         let truth =
             Vec::<i64>::try_from(&discretise(&batch.targets, n)?.f_to_device(Device::Cpu)?)?;
-        let scores = class_scores(cfg.engine, &batch.spikes, w, cfg)?;
+        let scores = class_scores(cfg.resolved_engine(), &batch.spikes, w, cfg)?;
         let (_, estimated) = scores.f_max_dim(1, false)?;
         let estimated = Vec::<i64>::try_from(&estimated.f_to_device(Device::Cpu)?)?;
         let ipd = Vec::<f32>::try_from(&batch.targets.f_to_device(Device::Cpu)?)?;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::config::{Config, Engine, Preset};
+use crate::config::{Config, Preset};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -215,8 +215,8 @@ pub struct ConfigArgs {
     /// Stimulus generator: fast (parallel) or numpy (the notebook's draws, bit for bit) [default: fast]
     #[arg(long, value_parser = ["fast", "numpy"])]
     pub rng: Option<String>,
-    /// reference (the notebook's autograd graph) or fused (hand-derived backward, CPU only: on CUDA the reference runs) [default: fused; reference with --rng numpy]
-    #[arg(long, value_parser = ["reference", "fused"])]
+    /// reference (the notebook's autograd graph), fused (hand-derived backward, CPU only: on CUDA the reference runs) or auto (fused, but reference with --rng numpy) [default: auto]
+    #[arg(long, value_parser = ["auto", "reference", "fused"])]
     pub engine: Option<String>,
 }
 
@@ -283,11 +283,6 @@ impl ConfigArgs {
             if let Some(value) = value {
                 cfg.set(name, &value)?;
             }
-        }
-        // `--rng numpy` is for reproducing the notebook's numbers, which
-        // only the notebook's own arithmetic does; --engine fused overrides.
-        if self.rng.as_deref() == Some("numpy") && self.engine.is_none() {
-            cfg.engine = Engine::Reference;
         }
         Ok(cfg)
     }

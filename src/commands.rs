@@ -8,7 +8,7 @@ use tch::Device;
 
 use crate::analysis::{analyse, chance_level, Analysis};
 use crate::cli::{EvalArgs, RuntimeArgs, StimulusArgs, SweepArgs, SweepMergeArgs, TrainArgs};
-use crate::config::Config;
+use crate::config::{Config, Engine};
 use crate::device::{device_name, select_device};
 use crate::experiment::{self, Event, Outcome};
 use crate::output;
@@ -56,6 +56,7 @@ fn print_analysis(label: &str, a: &Analysis) {
 #[derive(Serialize)]
 struct Metrics<'a> {
     device: String,
+    engine: Engine,
     threads: i32,
     chance_accuracy: f64,
     train: &'a Analysis,
@@ -79,7 +80,9 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             device_name(device),
             tch::get_num_threads(),
             cfg.seed,
-            serde_json::to_value(cfg.engine)?.as_str().unwrap_or("?")
+            serde_json::to_value(cfg.resolved_engine())?
+                .as_str()
+                .unwrap_or("?")
         );
         println!(
             "Want loss for epoch 1 to be about {:.2}, multiply m by constant to get this",
@@ -129,6 +132,7 @@ pub fn write_run(
         &out.join("metrics.json"),
         &Metrics {
             device: device_name(device),
+            engine: cfg.resolved_engine(),
             threads: tch::get_num_threads(),
             chance_accuracy: chance_level(cfg.num_classes),
             train: &outcome.train,

@@ -34,6 +34,9 @@ pub enum RngMode {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Engine {
+    /// `Fused`, except with `RngMode::Numpy`: reproducing the notebook's
+    /// numbers needs the notebook's own arithmetic.
+    Auto,
     /// The notebook's autograd graph, step by step.
     Reference,
     /// Hand-derived forward and backward pass without an autograd graph.
@@ -110,7 +113,7 @@ impl Default for Config {
             readout_scale: 0.01,
             phase_offset: PhaseOffset::PerCall,
             rng: RngMode::Fast,
-            engine: Engine::Fused,
+            engine: Engine::Auto,
             seed: 0,
         }
     }
@@ -174,6 +177,15 @@ impl Config {
     /// Membrane decay per time step.
     pub fn alpha(&self) -> f64 {
         (-self.dt() / self.tau()).exp()
+    }
+
+    /// The engine that runs: `engine` with `Auto` decided.
+    pub fn resolved_engine(&self) -> Engine {
+        match (self.engine, self.rng) {
+            (Engine::Auto, RngMode::Numpy) => Engine::Reference,
+            (Engine::Auto, RngMode::Fast) => Engine::Fused,
+            (chosen, _) => chosen,
+        }
     }
 
     pub fn n_training_samples(&self) -> usize {

@@ -41,9 +41,10 @@ pub fn class_scores(engine: Engine, spikes: &Tensor, w: &Weights, cfg: &Config) 
 }
 
 /// The fused engine runs its recurrences in host memory; on a GPU the
-/// reference engine keeps the data where it is.
+/// reference engine keeps the data where it is. `Auto` here means fused:
+/// callers pass `Config::resolved_engine`.
 fn uses_fused(engine: Engine, spikes: &Tensor) -> bool {
-    engine == Engine::Fused && spikes.device() == Device::Cpu
+    matches!(engine, Engine::Fused | Engine::Auto) && spikes.device() == Device::Cpu
 }
 
 /// The loss from class scores, shared by both engines.

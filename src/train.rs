@@ -39,7 +39,8 @@ pub fn train(
         let mut local_loss = Vec::new();
         for batch in data_generator(&classes, &data.spikes, cfg.batch_size)? {
             let batch = batch?;
-            let grads = loss_and_gradients(cfg.engine, &batch.spikes, &batch.targets, w, cfg)?;
+            let grads =
+                loss_and_gradients(cfg.resolved_engine(), &batch.spikes, &batch.targets, w, cfg)?;
             local_loss.push(grads.loss);
             adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
         }

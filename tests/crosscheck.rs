@@ -184,7 +184,7 @@ fn assert_first_batch_matches(r: &Reference, engine: Engine, w: &Weights, gradie
     let (spikes, labels) = first_batch(r, &cfg);
     let output = match engine {
         Engine::Reference => tch::no_grad(|| snn(&spikes, w, &cfg)),
-        Engine::Fused => snnloc::fused::snn(&spikes, w, &cfg),
+        _ => snnloc::fused::snn(&spikes, w, &cfg),
     }
     .unwrap();
     assert_close(

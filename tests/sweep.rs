@@ -10,7 +10,7 @@ use std::process::Output;
 mod common;
 
 use common::{assert_one_line_error, scratch_dir, snnloc};
-use snnloc::config::Config;
+use snnloc::config::{Config, Engine};
 use snnloc::sweep::{self, Launcher, Options, Shard, SweepSpec};
 
 const EXE: &str = env!("CARGO_BIN_EXE_snnloc");
@@ -398,10 +398,13 @@ fn values_ranges_and_seeds() {
 }
 
 #[test]
-fn rerun_commands_reproduce_the_engine_that_numpy_mode_would_change() {
+fn numpy_runs_of_a_sweep_use_the_engine_that_their_rerun_command_does() {
     let spec = SweepSpec::new("rng", "fast,numpy", 1, Config::default()).unwrap();
-    let numpy_run = spec.config(&spec.job(1)).unwrap();
-    let command = sweep::train_command(&numpy_run, &spec.param).unwrap();
-    // `snnloc train --rng numpy` alone would pick the reference engine.
-    assert!(command.contains("--rng numpy --engine fused"), "{command}");
+    for (job, engine) in [(0, Engine::Fused), (1, Engine::Reference)] {
+        let run = spec.config(&spec.job(job)).unwrap();
+        assert_eq!(run.resolved_engine(), engine);
+        // The rerun command leaves the engine to the same rule.
+        let command = sweep::train_command(&run, &spec.param).unwrap();
+        assert!(!command.contains("--engine"), "{command}");
+    }
 }

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{canonical_parameter, Config, RngMode, PARAMETERS};
+use crate::config::{canonical_parameter, Config, PARAMETERS};
 use crate::seed::splitmix64;
 
 /// The most values one `--values` may expand to; more is almost surely a
@@ -126,9 +126,7 @@ pub fn train_command(cfg: &Config, swept: &str) -> Result<String> {
     let mut words = vec!["snnloc train".to_string()];
     for name in PARAMETERS {
         let value = cfg.get(name)?;
-        // `--rng numpy` alone selects the reference engine: say which.
-        let implied = *name == "engine" && cfg.rng == RngMode::Numpy;
-        if ["seed", swept].contains(name) || implied || value != defaults.get(name)? {
+        if ["seed", swept].contains(name) || value != defaults.get(name)? {
             words.push(format!("--{name} {value}"));
         }
     }
