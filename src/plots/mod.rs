@@ -81,7 +81,7 @@ const SERIES_COLOURS: [RGBColor; 7] = [
     MPL_BLUE, MPL_RED, MPL_GREEN, MPL_PURPLE, MPL_ORANGE, MPL_BROWN, MPL_PINK,
 ];
 
-static FONT_BYTES: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+static FONT_BYTES: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 
 /// Draws spike rasters for up to eight stimuli, neurons down and time across.
 pub fn stimulus_raster(panels: &[RasterPanel], stem: &Path) -> Result<Vec<PathBuf>> {
