@@ -2,9 +2,9 @@
 //! its folder and renamed into place, so a reader (or a killed run) never
 //! sees half a file.
 
+use std::ffi::OsString;
 use std::fs;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use tch::{Device, Kind, Tensor};
@@ -12,38 +12,48 @@ use tch::{Device, Kind, Tensor};
 use crate::config::Config;
 use crate::network::Weights;
 
-/// A temporary sibling of `path`, keeping its extension (some writers pick
-/// the format from it).
-pub fn temp_path(path: &Path) -> PathBuf {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
-        .with_extension(path.extension().unwrap_or_default())
-}
-
-/// Lets `write` produce the file at a temporary path, then renames it to
-/// `path`; on failure the temporary file is removed.
+/// Lets `write` produce the file at a fresh temporary path beside `path`,
+/// then syncs it and renames it onto `path`, so readers see the old file or
+/// the whole new one. The temporary name keeps `path`'s extension (plotters
+/// picks the image format from it) and is unique per process and call. On
+/// failure nothing is left behind. Errors do not name `path`: callers say
+/// what they were writing.
 pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = temp_path(path);
-    let result = write(&tmp).and_then(|()| {
-        fs::rename(&tmp, path).with_context(|| format!("cannot move {} into place", path.display()))
-    });
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    let name = path.file_name().context("the path does not name a file")?;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut prefix = OsString::from(".");
+    prefix.push(name);
+    prefix.push(".tmp-");
+    let mut suffix = OsString::new();
+    if let Some(ext) = path.extension() {
+        suffix.push(".");
+        suffix.push(ext);
     }
-    result
+    // `make_in` rather than `tempfile_in`, which creates files readable by
+    // their owner only (the rename would carry that onto the output) and puts
+    // the temporary name, meaningless to the user, into its errors.
+    let tmp = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(&suffix)
+        .make_in(dir, |tmp| {
+            fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(tmp)
+        })?;
+    write(tmp.path())?;
+    // The writer wrote through the path, into this same file.
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    write_atomically(path, |tmp| {
-        let mut file =
-            fs::File::create(tmp).with_context(|| format!("cannot write {}", path.display()))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write {}", path.display()))
-    })
+    write_atomically(path, |tmp| Ok(fs::write(tmp, bytes)?))
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
@@ -102,9 +112,12 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 pub fn save_weights(path: &Path, w: &Weights) -> Result<()> {
     let cpu = w.detached_copy(Device::Cpu)?;
     write_atomically(path, |tmp| {
-        Tensor::write_safetensors(&[("W1", &cpu.w1), ("W2", &cpu.w2)], tmp)
-            .with_context(|| format!("cannot write weights {}", path.display()))
+        Ok(Tensor::write_safetensors(
+            &[("W1", &cpu.w1), ("W2", &cpu.w2)],
+            tmp,
+        )?)
     })
+    .with_context(|| format!("cannot write weights {}", path.display()))
 }
 
 /// Loads weights saved by `save_weights` (or by Python) and checks that they

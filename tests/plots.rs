@@ -1,10 +1,12 @@
 //! Renders every figure from small synthetic data and checks the files as a
 //! viewer would get them: decodable PNGs of the right size with something
-//! drawn on them, non-empty SVGs, and no debris when writing fails.
+//! drawn on them, non-empty SVGs, and no debris when writing fails (figures
+//! and every other file share one atomic writer).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use snnloc::output::write_atomically;
 use snnloc::plots::{
     analysis_figure, loss_curve, stimulus_raster, sweep_figure, AnalysisFigure, ErrorBarSeries,
     RasterPanel,
@@ -289,10 +291,43 @@ fn write_failures_are_reported_and_leave_nothing_behind() {
     fs::create_dir(dir.join("taken.png")).unwrap();
     let err = loss_curve(&[1.0, 0.5], &dir.join("taken")).unwrap_err();
     assert!(err.to_string().starts_with("cannot write figure"), "{err}");
-    let names: Vec<String> = fs::read_dir(&dir)
+
+    // Every file goes through one writer; two writers of one path in one
+    // process each get a temporary name of their own.
+    let shared = dir.join("shared.csv");
+    let mut temp_names = Vec::new();
+    write_atomically(&shared, |outer| {
+        fs::write(outer, "outer")?;
+        write_atomically(&shared, |inner| {
+            temp_names.push(inner.to_path_buf());
+            Ok(fs::write(inner, "inner")?)
+        })?;
+        temp_names.push(outer.to_path_buf());
+        Ok(())
+    })
+    .expect("nested writers");
+    assert_ne!(temp_names[0], temp_names[1]);
+    for name in &temp_names {
+        let name = name.file_name().unwrap().to_string_lossy();
+        assert!(
+            name.starts_with(".shared.csv.tmp-") && name.ends_with(".csv"),
+            "{name}"
+        );
+    }
+    assert_eq!(fs::read_to_string(&shared).unwrap(), "outer");
+
+    let err = write_atomically(&dir.join("failed.csv"), |tmp| {
+        fs::write(tmp, "partial")?;
+        anyhow::bail!("the writer gave up")
+    })
+    .unwrap_err();
+    assert_eq!(err.to_string(), "the writer gave up");
+
+    let mut names: Vec<String> = fs::read_dir(&dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(names, ["taken.png"], "debris left behind");
+    names.sort();
+    assert_eq!(names, ["shared.csv", "taken.png"], "debris left behind");
     fs::remove_dir_all(dir).ok();
 }
