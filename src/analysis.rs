@@ -3,18 +3,18 @@
 use std::f64::consts::PI;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use crate::config::Config;
 use crate::data::data_generator;
-use crate::engine::class_scores;
+use crate::engine::Engine;
 use crate::labels::{continuise, discretise};
-use crate::network::Weights;
+use crate::model::Weights;
 use crate::stimulus::Dataset;
 
 /// Accuracy and error of a network on one data set.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Analysis {
     /// Mean over batches of the batch accuracy, in percent.
     pub accuracy_mean: f64,
@@ -60,17 +60,17 @@ pub fn chance_level(num_classes: usize) -> f64 {
 
 /// Runs the network on `data` in shuffled full batches (one `randperm`, as
 /// the notebook's analysis does) and measures accuracy and error.
-pub fn analyse(data: &Dataset, w: &Weights, cfg: &Config) -> Result<Analysis> {
-    let n = cfg.num_classes;
+pub fn analyse(data: &Dataset, w: &Weights, cfg: &Config, engine: Engine) -> Result<Analysis> {
+    let n = cfg.data.num_classes;
     let mut confusion = vec![vec![0u64; n]; n];
     let mut accuracies = Vec::new();
     let (mut ipd_true_deg, mut ipd_estimated_deg, mut errors) =
         (Vec::new(), Vec::new(), Vec::new());
-    for batch in data_generator(&data.ipd, &data.spikes, cfg.batch_size)? {
+    for batch in data_generator(&data.ipd, &data.spikes, cfg.data.batch_size)? {
         let batch = batch?;
         let truth =
             Vec::<i64>::try_from(&discretise(&batch.targets, n)?.f_to_device(Device::Cpu)?)?;
-        let scores = class_scores(cfg.resolved_engine(), &batch.spikes, w, cfg)?;
+        let scores = engine.class_scores(&batch.spikes, w, cfg)?;
         let (_, estimated) = scores.f_max_dim(1, false)?;
         let estimated = Vec::<i64>::try_from(&estimated.f_to_device(Device::Cpu)?)?;
         let ipd = Vec::<f32>::try_from(&batch.targets.f_to_device(Device::Cpu)?)?;

@@ -14,11 +14,11 @@ pub fn select_device(spec: &str) -> Result<Device> {
     };
     let cuda = |index: usize| -> Result<Device> {
         if gpus == 0 {
-            bail!("--device {spec}: CUDA is not available on this machine (libtorch sees no GPU); use --device cpu or auto");
+            bail!("`device` {spec}: CUDA is not available on this machine (libtorch sees no GPU); use `device` cpu or auto");
         }
         if index >= gpus {
             bail!(
-                "--device {spec}: only {gpus} CUDA device(s) present (cuda:0..cuda:{})",
+                "`device` {spec}: only {gpus} CUDA device(s) present (cuda:0..cuda:{})",
                 gpus - 1
             );
         }
@@ -34,7 +34,7 @@ pub fn select_device(spec: &str) -> Result<Device> {
         "cuda" => cuda(0),
         other => match other.strip_prefix("cuda:").map(str::parse::<usize>) {
             Some(Ok(index)) => cuda(index),
-            _ => bail!("--device '{spec}' is not a device; use auto, cpu, cuda or cuda:N"),
+            _ => bail!("`device` '{spec}' is not a device; use auto, cpu, cuda or cuda:N"),
         },
     }
 }

@@ -5,18 +5,19 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use crate::analysis::{analyse, Analysis};
 use crate::config::Config;
-use crate::network::{init_weight_matrices, Weights};
+use crate::engine::Engine;
+use crate::model::{init_weight_matrices, Weights};
 use crate::seed::seed_torch;
 use crate::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
 use crate::train::train;
 
 /// Wall-clock seconds of each phase.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Timings {
     pub data_train: f64,
     pub data_test: f64,
@@ -50,7 +51,7 @@ pub enum Event<'a> {
 
 /// The test set that `run` evaluates for this config: drawn after the
 /// training set on the stimulus stream. Evaluating a run's saved weights on
-/// it reproduces that run's test accuracy and error; another `cfg.seed`
+/// it reproduces that run's test accuracy and error; another `cfg.run.seed`
 /// gives an independent test set.
 pub fn test_set(cfg: &Config, device: Device) -> Result<Dataset> {
     let mut stimulus_rng = StimulusRng::new(cfg)?;
@@ -63,16 +64,21 @@ pub fn test_set(cfg: &Config, device: Device) -> Result<Dataset> {
     random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)
 }
 
-/// Seeds both generators from `cfg.seed` (numpy-style stimulus draws and
+/// Seeds both generators from `cfg.run.seed` (numpy-style stimulus draws and
 /// libtorch's, like `np.random.seed` + `torch.manual_seed`) and runs the
-/// experiment. Random draws happen in the notebook's order on each
-/// generator, so `--rng numpy` reproduces the notebook's numbers.
-pub fn run(cfg: &Config, device: Device, mut on_event: impl FnMut(Event)) -> Result<Outcome> {
+/// experiment on `engine` (see `Engine::resolve`). Random draws happen in the notebook's order on each
+/// generator, so `rng` numpy reproduces the notebook's numbers.
+pub fn run(
+    cfg: &Config,
+    device: Device,
+    engine: Engine,
+    mut on_event: impl FnMut(Event),
+) -> Result<Outcome> {
     cfg.validate()?;
     let start = Instant::now();
     let mut seconds = Timings::default();
     let mut stimulus_rng = StimulusRng::new(cfg)?;
-    let _generator = seed_torch(cfg.seed);
+    let _generator = seed_torch(cfg.run.seed);
 
     let clock = Instant::now();
     let train_data =
@@ -88,14 +94,14 @@ pub fn run(cfg: &Config, device: Device, mut on_event: impl FnMut(Event)) -> Res
 
     let clock = Instant::now();
     let mut weights = init_weight_matrices(cfg, device)?;
-    let history = train(cfg, &train_data, &mut weights, |epoch, loss| {
+    let history = train(cfg, engine, &train_data, &mut weights, |epoch, loss| {
         on_event(Event::Epoch { epoch, loss })
     })?;
     seconds.training = clock.elapsed().as_secs_f64();
     seconds.epochs = history.epoch_seconds;
 
     let clock = Instant::now();
-    let train = analyse(&train_data, &weights, cfg)?;
+    let train = analyse(&train_data, &weights, cfg, engine)?;
     seconds.analysis_train = clock.elapsed().as_secs_f64();
     on_event(Event::Analysed {
         label: "Train",
@@ -103,7 +109,7 @@ pub fn run(cfg: &Config, device: Device, mut on_event: impl FnMut(Event)) -> Res
     });
     drop(train_data);
     let clock = Instant::now();
-    let test = analyse(&test_data, &weights, cfg)?;
+    let test = analyse(&test_data, &weights, cfg, engine)?;
     seconds.analysis_test = clock.elapsed().as_secs_f64();
     on_event(Event::Analysed {
         label: "Test",

@@ -3,31 +3,32 @@
 //! port of the SNN sound-localisation teaching notebook.
 //!
 //! Each idea of the notebook has one home: the stimulus (`stimulus`),
-//! classes (`labels`), mini-batches (`data`), the spike nonlinearity
-//! (`surrogate`), the network and its LIF update (`network`, with a fast
-//! hand-derived twin in `fused`), the optimiser (`optim`), training
-//! (`train`), analysis (`analysis`), a whole experiment (`experiment`),
-//! figures (`plots`) and parameter sweeps (`sweep`). Around them: the config
-//! (`config`), device choice (`device`), seeding (`seed`, `numpy_random`),
-//! files (`output`) and the command line (`cli`, `commands`).
+//! classes (`labels`), mini-batches (`data`), the network's facts — LIF
+//! neuron, surrogate gradient, readout and loss, weights — (`model`), the
+//! two engines that run it, the notebook's autograd graph and a fused
+//! hand-derived twin (`engine`), the optimiser (`optim`), training
+//! (`train`), analysis (`analysis`), a whole experiment (`experiment`) and
+//! what it measured (`metrics`), figures (`plots`) and parameter sweeps
+//! (`sweep`). Around them: every option, defined once (`config`), device
+//! choice (`device`), seeding (`seed`, `numpy_random`), files (`output`) and
+//! error wording (`error`). The command line is the binary's (`src/main.rs`
+//! and `src/cli/`); this library knows nothing of flags.
 
 pub mod analysis;
-pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod data;
 pub mod device;
 pub mod engine;
+pub mod error;
 pub mod experiment;
-pub mod fused;
 pub mod labels;
-pub mod network;
+pub mod metrics;
+pub mod model;
 pub mod numpy_random;
 pub mod optim;
 pub mod output;
 pub mod plots;
 pub mod seed;
 pub mod stimulus;
-pub mod surrogate;
 pub mod sweep;
 pub mod train;

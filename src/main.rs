@@ -1,8 +1,14 @@
+//! The `snnloc` command: a thin layer of flags over the library. The flags
+//! and their parsing live in `cli`, what each subcommand does in
+//! `cli::commands` and `cli::sweep`.
+
+mod cli;
+
 use std::process::ExitCode;
 
 use clap::Parser;
-use snnloc::cli::{Cli, Command};
-use snnloc::commands;
+
+use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     // Die quietly when the reader of stdout goes away (`snnloc train | head`),
@@ -15,19 +21,19 @@ fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => return snnloc::cli::report_usage_error(e),
+        Err(e) => return cli::present::usage_error(e),
     };
     let result = match &cli.command {
-        Command::Train(args) => commands::train(args),
-        Command::Eval(args) => commands::eval(args),
-        Command::Stimulus(args) => commands::stimulus(args),
-        Command::Sweep(args) => commands::sweep(args),
-        Command::SweepMerge(args) => commands::sweep_merge(args),
+        Command::Train(args) => cli::commands::train(args),
+        Command::Eval(args) => cli::commands::eval(args),
+        Command::Stimulus(args) => cli::commands::stimulus(args),
+        Command::Sweep(args) => cli::sweep::sweep(args),
+        Command::SweepMerge(args) => cli::sweep::sweep_merge(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {}", snnloc::cli::one_line(&e));
+            eprintln!("error: {}", cli::present::error(&e));
             ExitCode::FAILURE
         }
     }

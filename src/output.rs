@@ -10,7 +10,7 @@ use anyhow::{bail, Context, Result};
 use tch::{Device, Kind, Tensor};
 
 use crate::config::Config;
-use crate::network::Weights;
+use crate::model::Weights;
 
 /// Lets `write` produce the file at a fresh temporary path beside `path`,
 /// then syncs it and renames it onto `path`, so readers see the old file or
@@ -62,7 +62,17 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
     write_bytes(path, text.as_bytes())
 }
 
-/// A CSV file from a header and rows of already formatted cells.
+/// A CSV file of serde records: the header is the record's field names.
+pub fn write_csv_rows<T: serde::Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Result<()> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        out.serialize(row)?;
+    }
+    write_bytes(path, &out.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// A CSV file from a header and rows of already formatted cells, for tables
+/// whose columns depend on the data (a matrix).
 pub fn write_csv(
     path: &Path,
     header: &[&str],
@@ -95,7 +105,7 @@ pub fn write_matrix_csv<T: ToString>(path: &Path, corner: &str, matrix: &[Vec<T>
 pub fn check_out_dir(dir: &Path) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         bail!(
-            "--out {}: exists and is not a folder; choose another --out",
+            "`out` {}: exists and is not a folder; choose another `out`",
             dir.display()
         );
     }
@@ -124,12 +134,12 @@ pub fn save_weights(path: &Path, w: &Weights) -> Result<()> {
 /// fit the config.
 pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights> {
     if !path.is_file() {
-        bail!("--weights {}: no such file", path.display());
+        bail!("`weights` {}: no such file", path.display());
     }
     let tensors = Tensor::read_safetensors(path).map_err(|e| {
         let reason = e.to_string();
         anyhow::anyhow!(
-            "--weights {}: not a readable safetensors file ({})",
+            "`weights` {}: not a readable safetensors file ({})",
             path.display(),
             reason.lines().next().unwrap_or("unknown error")
         )
@@ -137,13 +147,13 @@ pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights
     let find = |name: &str| -> Result<Tensor> {
         let (_, t) = tensors.iter().find(|(n, _)| n == name).with_context(|| {
             format!(
-                "--weights {}: no tensor named {name} (expected W1 and W2)",
+                "`weights` {}: no tensor named {name} (expected W1 and W2)",
                 path.display()
             )
         })?;
         if t.kind() != Kind::Float {
             bail!(
-                "--weights {}: {name} is {:?}, expected float32",
+                "`weights` {}: {name} is {:?}, expected float32",
                 path.display(),
                 t.kind()
             );
@@ -155,6 +165,6 @@ pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights
         w2: find("W2")?,
     };
     w.check_shapes(cfg)
-        .with_context(|| format!("--weights {} does not fit the config", path.display()))?;
+        .with_context(|| format!("`weights` {} does not fit the config", path.display()))?;
     Ok(w)
 }

@@ -52,12 +52,12 @@ pub enum StimulusRng {
 
 impl StimulusRng {
     pub fn new(cfg: &Config) -> Result<Self> {
-        Ok(match cfg.rng {
+        Ok(match cfg.run.rng {
             RngMode::Fast => StimulusRng::Fast(Box::new(Xoshiro256PlusPlus::seed_from_u64(mix(
-                cfg.seed, 0,
+                cfg.run.seed, 0,
             )))),
             RngMode::Numpy => StimulusRng::Numpy(Box::new(
-                NumpyRandomState::new(cfg.seed).map_err(|e| anyhow::anyhow!("--seed: {e}"))?,
+                NumpyRandomState::new(cfg.run.seed).map_err(|e| anyhow::anyhow!("`seed`: {e}"))?,
             )),
         })
     }
@@ -121,7 +121,7 @@ pub fn input_signal(
     device: Device,
 ) -> Result<Dataset> {
     let n = ipd.len();
-    let offsets: Vec<f64> = match cfg.phase_offset {
+    let offsets: Vec<f64> = match cfg.stimulus.phase_offset {
         PhaseOffset::PerCall => vec![2.0 * PI * rng.uniform(); n],
         PhaseOffset::PerSample => (0..n).map(|_| 2.0 * PI * rng.uniform()).collect(),
     };
@@ -147,18 +147,18 @@ pub fn input_signal(
 /// row-major, for one IPD and phase offset, in the notebook's float64
 /// arithmetic: θ = 2π·f·t·dt + offset + delay (+ IPD on the second ear).
 pub fn firing_probabilities(cfg: &Config, ipd: f64, offset: f64) -> Vec<f64> {
-    let (steps, anf) = (cfg.duration_steps(), cfg.anf_per_ear);
+    let (steps, anf) = (cfg.duration_steps(), cfg.stimulus.anf_per_ear);
     let delays = phase_delays(anf);
-    let (dt, peak) = (cfg.dt(), cfg.rate_max * cfg.dt());
+    let (dt, peak) = (cfg.dt(), cfg.stimulus.rate_max * cfg.dt());
     let mut p = Vec::with_capacity(steps * 2 * anf);
     for t in 0..steps {
-        let phi = 2.0 * PI * (cfg.f * (t as f64 * dt)) + offset;
+        let phi = 2.0 * PI * (cfg.stimulus.f * (t as f64 * dt)) + offset;
         let first = delays.iter().map(|d| phi + d);
         let second = delays.iter().map(|d| phi + d + ipd);
         p.extend(
             first
                 .chain(second)
-                .map(|theta| firing_probability(peak, cfg.envelope_power, theta.sin())),
+                .map(|theta| firing_probability(peak, cfg.stimulus.envelope_power, theta.sin())),
         );
     }
     p
@@ -187,20 +187,20 @@ fn numpy_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], np: &mut NumpyRandom
 /// scaled to 2^32. Sample i draws from its own stream seeded by
 /// (call seed, i), so the result does not depend on the thread count.
 fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64) -> Vec<u8> {
-    let (steps, anf) = (cfg.duration_steps(), cfg.anf_per_ear);
+    let (steps, anf) = (cfg.duration_steps(), cfg.stimulus.anf_per_ear);
     let delays = phase_delays(anf);
     let dt = cfg.dt();
     let base: Vec<(f64, f64)> = (0..steps)
         .flat_map(|t| {
-            let phi = 2.0 * PI * (cfg.f * (t as f64 * dt));
+            let phi = 2.0 * PI * (cfg.stimulus.f * (t as f64 * dt));
             delays.iter().map(move |d| (phi + d).sin_cos())
         })
         .collect();
-    let peak = cfg.rate_max * dt;
+    let peak = cfg.stimulus.rate_max * dt;
     let thresholds_for = |shift: f64, out: &mut [u64]| {
         let (s, c) = shift.sin_cos();
         for (o, &(sb, cb)) in out.iter_mut().zip(&base) {
-            let p = firing_probability(peak, cfg.envelope_power, sb * c + cb * s);
+            let p = firing_probability(peak, cfg.stimulus.envelope_power, sb * c + cb * s);
             *o = (p * 4294967296.0) as u64;
         }
     };
@@ -250,10 +250,10 @@ pub fn expected_spike_probability(cfg: &Config) -> f64 {
         .map(|j| {
             envelope(
                 0.5 * (1.0 + (2.0 * PI * (j as f64 + 0.5) / n as f64).sin()),
-                cfg.envelope_power,
+                cfg.stimulus.envelope_power,
             )
         })
         .sum::<f64>()
         / n as f64;
-    cfg.rate_max * cfg.dt() * mean
+    cfg.stimulus.rate_max * cfg.dt() * mean
 }

@@ -6,37 +6,39 @@
 //! per finished run, appended and synced as runs end), `summary.csv`, the
 //! figures `sweep_accuracy` and `sweep_abs_error`, and `runs/<value>-<repeat>/`
 //! with each run's own files. Re-running the same sweep on the folder
-//! resumes it; `--shard` splits it over machines and `merge` joins shards.
+//! resumes it; `shard` splits it over machines and `merge` joins shards.
 
+mod records;
 mod runner;
 mod spec;
-mod table;
+mod summary;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+pub use records::{read_runs, RunRecord, METRICS, RUNS_FILE};
 pub use runner::Launcher;
-pub use spec::{derive_seed, parse_values, train_command, Job, Shard, SweepFile, SweepSpec};
-pub use table::{
-    read_runs, summarise, x_axis, RunRow, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, METRICS,
-    RUNS_FILE, SUMMARY_FILE,
+pub use spec::{derive_seed, parse_values, Job, Shard, SweepFile, SweepSpec};
+pub use summary::{
+    summarise, x_axis, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, SUMMARY_FILE,
 };
 
 use crate::output;
+use records::{unique_rows, write_runs, RunsLog};
 use runner::{Progress, Task};
-use table::{unique_rows, write_results, write_runs, RunsLog};
+use summary::write_results;
 
 pub const SWEEP_FILE: &str = "sweep.json";
 /// Each run's own folder, `runs/<value-index>-<repeat>`.
 pub const RUNS_DIR: &str = "runs";
 
 /// How to run a sweep, beyond what it is.
-pub struct Options {
+pub struct Options<'a> {
     pub out: PathBuf,
     pub shard: Shard,
-    pub launcher: Launcher,
+    pub launcher: &'a dyn Launcher,
     /// Training processes at once.
     pub jobs: usize,
     /// Start at most this many runs, then stop as if interrupted.
@@ -60,11 +62,7 @@ pub struct Report {
 /// Runs the jobs of `opts.shard` not yet in `runs.csv`, then rewrites the
 /// summary and figures. Fails after the other jobs if any run failed.
 pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
-    anyhow::ensure!(
-        opts.jobs >= 1,
-        "--jobs must be at least 1, got {}",
-        opts.jobs
-    );
+    anyhow::ensure!(opts.jobs >= 1, "`jobs` must be at least 1, got {}", opts.jobs);
     let out = &opts.out;
     claim_folder(
         out,
@@ -75,72 +73,32 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         opts.force,
     )?;
     let runs_path = out.join(RUNS_FILE);
-    let mut log = RunsLog::open(&runs_path, spec)?;
+    let mut log = RunsLog::open(&runs_path)?;
     let mut rows = unique_rows(read_runs(&runs_path, spec)?)?;
+    let plan = plan(spec, opts, &rows)?;
 
-    let shard_jobs: Vec<Job> = spec.jobs(opts.shard).collect();
-    let total = shard_jobs.len();
-    let todo: Vec<Job> = shard_jobs
-        .into_iter()
-        .filter(|j| !rows.iter().any(|r| r.job.index == j.index))
-        .collect();
-    let already_done = total - todo.len();
-    let tasks: Vec<Task> = todo
-        .into_iter()
-        .take(opts.max_runs.unwrap_or(usize::MAX))
-        .map(|job| {
-            let config = spec.config(&job)?;
-            Ok(Task {
-                dir: out
-                    .join(RUNS_DIR)
-                    .join(format!("{}-{}", job.value_index, job.repeat)),
-                rerun: train_command(&config, &spec.param)?,
-                config,
-                job,
-            })
-        })
-        .collect::<Result<_>>()?;
-
-    let mut progress = Progress::new(opts.quiet, already_done, total);
+    let mut progress = Progress::new(opts.quiet, plan.already_done, plan.total);
     progress.say(&format!(
-        "sweep of {} over {} values x {} repeats = {} jobs; shard {} holds {total}, {already_done} already in {}; running {} ({} at a time)",
+        "sweep of {} over {} values x {} repeats = {} jobs; shard {} holds {}, {} already in {}; running {} ({} at a time)",
         spec.param,
         spec.values.len(),
         spec.repeats,
         spec.job_count(),
         opts.shard,
+        plan.total,
+        plan.already_done,
         runs_path.display(),
-        tasks.len(),
+        plan.tasks.len(),
         opts.jobs
     ));
     let (mut finished, mut failed) = (0, 0);
-    runner::run_all(&opts.launcher, tasks, opts.jobs, |task, result| {
-        let job = &task.job;
-        let what = format!(
-            "job {} {}={} repeat {} seed {}",
-            job.index, spec.param, job.value, job.repeat, job.seed
-        );
-        let metrics = task.dir.join("metrics.json");
-        let row = result.and_then(|seconds| {
-            RunRow::from_metrics(job.clone(), &metrics, seconds, task.rerun.clone())
-                .map_err(|e| crate::cli::one_line(&e))
-        });
-        match row {
-            Ok(row) => {
-                log.append(&row)?;
-                progress.advance(&format!(
-                    "{what}: {}; rerun: {}",
-                    row.headline(),
-                    task.rerun
-                ));
+    runner::run_all(opts.launcher, plan.tasks, opts.jobs, |task, result| {
+        match record(spec, &task, result, &mut log, &mut progress)? {
+            Some(row) => {
                 rows.push(row);
                 finished += 1;
             }
-            Err(reason) => {
-                progress.error(&format!("{what} failed: {reason}; rerun: {}", task.rerun));
-                progress.advance(&format!("{what} failed"));
-                failed += 1;
-            }
+            None => failed += 1,
         }
         Ok(())
     })?;
@@ -153,16 +111,93 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         );
     }
     progress.say(&format!(
-        "{} of {total} jobs of shard {} done; results in {}",
-        already_done + finished,
+        "{} of {} jobs of shard {} done; results in {}",
+        plan.already_done + finished,
+        plan.total,
         opts.shard,
         out.display()
     ));
     Ok(Report {
-        total,
-        already_done,
+        total: plan.total,
+        already_done: plan.already_done,
         finished,
     })
+}
+
+/// The jobs of one call: what the shard holds, what is done already, and
+/// the tasks to run now.
+struct Plan {
+    total: usize,
+    already_done: usize,
+    tasks: Vec<Task>,
+}
+
+fn plan(spec: &SweepSpec, opts: &Options, done: &[RunRecord]) -> Result<Plan> {
+    let shard_jobs: Vec<Job> = spec.jobs(opts.shard).collect();
+    let total = shard_jobs.len();
+    let todo: Vec<Job> = shard_jobs
+        .into_iter()
+        .filter(|j| !done.iter().any(|r| r.job == j.index))
+        .collect();
+    let already_done = total - todo.len();
+    let tasks = todo
+        .into_iter()
+        .take(opts.max_runs.unwrap_or(usize::MAX))
+        .map(|job| {
+            let config = spec.config(&job)?;
+            Ok(Task {
+                dir: run_dir(&opts.out, &job),
+                rerun: opts.launcher.rerun(&config, &spec.param),
+                config,
+                job,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Plan {
+        total,
+        already_done,
+        tasks,
+    })
+}
+
+/// The folder of one run: `runs/<value-index>-<repeat>`.
+pub fn run_dir(out: &Path, job: &Job) -> PathBuf {
+    out.join(RUNS_DIR)
+        .join(format!("{}-{}", job.value_index, job.repeat))
+}
+
+/// Appends a finished run to runs.csv and reports it; a failed run is only
+/// reported. Returns the row of a finished run; failing to append stops the
+/// sweep.
+fn record(
+    spec: &SweepSpec,
+    task: &Task,
+    result: runner::ChildResult,
+    log: &mut RunsLog,
+    progress: &mut Progress,
+) -> Result<Option<RunRecord>> {
+    let job = &task.job;
+    let what = format!(
+        "job {} {}={} repeat {} seed {}",
+        job.index, spec.param, job.value, job.repeat, job.seed
+    );
+    let metrics = task.dir.join("metrics.json");
+    let row = result.and_then(|seconds| {
+        RunRecord::from_run(job, &spec.param, &metrics, seconds, task.rerun.clone())
+            .map_err(|e| crate::error::one_line(&e))
+    });
+    match row {
+        Ok(row) => {
+            log.append(&row)?;
+            progress.advance(&format!("{what}: {}; rerun: {}", row.headline(), task.rerun));
+            Ok(Some(row))
+        }
+        Err(reason) => {
+            progress.error(&format!("{what} failed: {reason}; rerun: {}", task.rerun));
+            progress.advance(&format!("{what} failed"));
+            Ok(None)
+        }
+    }
 }
 
 /// What `merge` combined.
@@ -209,7 +244,7 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<MergeReport> {
         },
         false,
     )?;
-    write_runs(&out.join(RUNS_FILE), &spec, &rows)?;
+    write_runs(&out.join(RUNS_FILE), &rows)?;
     write_results(out, &spec, &rows)?;
     Ok(MergeReport {
         total: spec.job_count(),
@@ -254,7 +289,7 @@ fn claim_folder(out: &Path, file: &SweepFile, force: bool) -> Result<()> {
     };
     if !force {
         bail!(
-            "--out {} holds {conflict}; choose another --out, or add --force to delete its results",
+            "`out` {} holds {conflict}; choose another `out`, or add `force` to delete its results",
             out.display()
         );
     }
@@ -275,13 +310,13 @@ fn discard_results(out: &Path) -> Result<()> {
         let path = out.join(name);
         if path.exists() {
             fs::remove_file(&path)
-                .with_context(|| format!("--force: cannot delete {}", path.display()))?;
+                .with_context(|| format!("`force`: cannot delete {}", path.display()))?;
         }
     }
     let runs = out.join(RUNS_DIR);
     if runs.exists() {
         fs::remove_dir_all(&runs)
-            .with_context(|| format!("--force: cannot delete {}", runs.display()))?;
+            .with_context(|| format!("`force`: cannot delete {}", runs.display()))?;
     }
     Ok(())
 }

@@ -6,9 +6,9 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::data::data_generator;
-use crate::engine::loss_and_gradients;
+use crate::engine::Engine;
 use crate::labels::discretise;
-use crate::network::Weights;
+use crate::model::Weights;
 use crate::optim::Adam;
 use crate::stimulus::Dataset;
 
@@ -19,28 +19,28 @@ pub struct TrainHistory {
     pub epoch_seconds: Vec<f64>,
 }
 
-/// Trains `w` in place with Adam for `cfg.epochs` epochs, a fresh random
-/// batch order each epoch. `on_epoch(epoch, mean_loss)` is called after each
+/// Trains `w` in place with Adam for `cfg.training.epochs` epochs, a fresh random
+/// batch order each epoch, run by `engine`. `on_epoch(epoch, mean_loss)` is called after each
 /// epoch (1-based), for progress output.
 pub fn train(
     cfg: &Config,
+    engine: Engine,
     data: &Dataset,
     w: &mut Weights,
     mut on_epoch: impl FnMut(usize, f64),
 ) -> Result<TrainHistory> {
-    let classes = discretise(&data.ipd, cfg.num_classes)?;
-    let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.lr)?;
+    let classes = discretise(&data.ipd, cfg.data.num_classes)?;
+    let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr)?;
     let mut history = TrainHistory {
-        loss: Vec::with_capacity(cfg.epochs),
-        epoch_seconds: Vec::with_capacity(cfg.epochs),
+        loss: Vec::with_capacity(cfg.training.epochs),
+        epoch_seconds: Vec::with_capacity(cfg.training.epochs),
     };
-    for epoch in 1..=cfg.epochs {
+    for epoch in 1..=cfg.training.epochs {
         let start = Instant::now();
         let mut local_loss = Vec::new();
-        for batch in data_generator(&classes, &data.spikes, cfg.batch_size)? {
+        for batch in data_generator(&classes, &data.spikes, cfg.data.batch_size)? {
             let batch = batch?;
-            let grads =
-                loss_and_gradients(cfg.resolved_engine(), &batch.spikes, &batch.targets, w, cfg)?;
+            let grads = engine.loss_and_gradients(&batch.spikes, &batch.targets, w, cfg)?;
             local_loss.push(grads.loss);
             adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
         }

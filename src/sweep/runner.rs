@@ -1,4 +1,4 @@
-//! Runs jobs as child `snnloc train` processes, several at once, and shows
+//! Runs jobs as child training processes, several at once, and shows
 //! progress. A child process per run means a crash or kill loses only that
 //! run, and libtorch's global state (seed, threads) is fresh for each.
 
@@ -15,12 +15,14 @@ use super::spec::Job;
 use crate::config::Config;
 use crate::output;
 
-/// How to start a training process.
-pub struct Launcher {
-    /// The snnloc executable.
-    pub exe: PathBuf,
-    pub device: String,
-    pub threads: Option<usize>,
+/// How to start a training process; the program that runs sweeps knows.
+pub trait Launcher: Sync {
+    /// The command that trains the config in `config` (a config.json) and
+    /// writes its results, metrics.json included, into `out`.
+    fn command(&self, config: &Path, out: &Path) -> Command;
+
+    /// How a person repeats one run on its own, for runs.csv.
+    fn rerun(&self, cfg: &Config, swept: &str) -> String;
 }
 
 /// How a child run ended: wall-clock seconds, or why it failed.
@@ -32,35 +34,24 @@ pub struct Task {
     pub config: Config,
     /// The run's own folder; the child writes its results there.
     pub dir: PathBuf,
-    /// The `snnloc train` command that repeats the run on its own.
+    /// The command that repeats the run on its own.
     pub rerun: String,
 }
 
-impl Launcher {
-    /// Starts `snnloc train` for one task on its own thread; the thread
-    /// sends the task back with the result when the process exits.
-    fn start(&self, task: Task, done: mpsc::Sender<(Task, ChildResult)>) {
-        let mut command = Command::new(&self.exe);
-        command
-            .arg("train")
-            .arg("--config")
-            .arg(task.dir.join("config.json"))
-            .arg("--out")
-            .arg(&task.dir)
-            .args(["--no-plots", "--quiet", "--device", &self.device])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some(threads) = self.threads {
-            command.args(["--threads", &threads.to_string()]);
-        }
-        std::thread::spawn(move || {
-            let result = run_child(command, &task.config, &task.dir);
-            // The receiver outlives every sender unless the sweep is
-            // aborting, when the result no longer matters.
-            let _ = done.send((task, result));
-        });
-    }
+/// Starts the training of one task on its own thread; the thread sends the
+/// task back with the result when the process exits.
+fn start(launcher: &dyn Launcher, task: Task, done: mpsc::Sender<(Task, ChildResult)>) {
+    let mut command = launcher.command(&task.dir.join("config.json"), &task.dir);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    std::thread::spawn(move || {
+        let result = run_child(command, &task.config, &task.dir);
+        // The receiver outlives every sender unless the sweep is aborting,
+        // when the result no longer matters.
+        let _ = done.send((task, result));
+    });
 }
 
 fn run_child(mut command: Command, cfg: &Config, run_dir: &Path) -> ChildResult {
@@ -72,7 +63,7 @@ fn run_child(mut command: Command, cfg: &Config, run_dir: &Path) -> ChildResult 
     }
     output::create_dir(run_dir)
         .and_then(|()| output::write_json(&run_dir.join("config.json"), cfg))
-        .map_err(|e| crate::cli::one_line(&e))?;
+        .map_err(|e| crate::error::one_line(&e))?;
     let clock = Instant::now();
     let out = command.output().map_err(|e| {
         format!(
@@ -87,7 +78,7 @@ fn run_child(mut command: Command, cfg: &Config, run_dir: &Path) -> ChildResult 
     let last = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
     Err(match last {
         Some(line) => format!("{} ({})", line, out.status),
-        None => format!("snnloc train {}", out.status),
+        None => format!("training {}", out.status),
     })
 }
 
@@ -162,7 +153,7 @@ impl Progress {
 /// each outcome to `on_done` as it arrives. An error from `on_done` stops
 /// the sweep at once; children already running are left to finish.
 pub fn run_all(
-    launcher: &Launcher,
+    launcher: &dyn Launcher,
     tasks: Vec<Task>,
     parallel: usize,
     mut on_done: impl FnMut(Task, ChildResult) -> Result<()>,
@@ -175,7 +166,7 @@ pub fn run_all(
             let Some(task) = queue.next() else {
                 break;
             };
-            launcher.start(task, sender.clone());
+            start(launcher, task, sender.clone());
             running += 1;
         }
         if running == 0 {

@@ -7,21 +7,21 @@ use std::str::FromStr;
 use anyhow::{bail, ensure, Context, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{canonical_parameter, Config, PARAMETERS};
+use crate::config::{self, Config, OptionDef};
 use crate::seed::splitmix64;
 
-/// The most values one `--values` may expand to; more is almost surely a
-/// typo in a range, and each value costs `--repeats` trainings.
+/// The most values one `values` may expand to; more is almost surely a
+/// typo in a range, and each value costs `repeats` trainings.
 const MAX_VALUES: usize = 10_000;
 
 /// The definition of a sweep, stored as `sweep.json` so that a resumed or
 /// merged sweep can check it continues the same experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SweepSpec {
-    /// The swept parameter, by its CLI name (`envelope-power`).
+    /// The swept option, by its name (`envelope-power`).
     pub param: String,
-    /// Its values, in the form `Config::get` writes them (`2.0`), so that
-    /// `2` and `2.0` are the same value and derive the same seeds.
+    /// Its values as canonical text (`OptionDef::text`: `2.0`), so that `2`
+    /// and `2.0` are the same value and derive the same seeds.
     pub values: Vec<String>,
     /// Independent trainings per value.
     pub repeats: usize,
@@ -42,34 +42,39 @@ pub struct Job {
 }
 
 impl SweepSpec {
-    /// Checks the parameter and every value (each run's config must
-    /// validate) before anything runs; errors name the flag to fix.
+    /// Checks the option and every value (each run's config must validate)
+    /// before anything runs; errors name the input to fix.
     pub fn new(param: &str, values: &str, repeats: usize, base: Config) -> Result<Self> {
-        let param = canonical_parameter(param).context("--param")?;
+        let def = config::option(param).context("`param`")?;
         ensure!(
-            param != "seed",
-            "--param seed: each run's seed is derived from --seed, the value and the repeat; use --repeats for more seeds"
+            def.sweepable,
+            "`param` {}: each run's seed is derived from `seed`, the value and the repeat; use `repeats` for more seeds",
+            def.name
         );
-        ensure!(repeats >= 1, "--repeats must be at least 1, got {repeats}");
+        ensure!(repeats >= 1, "`repeats` must be at least 1, got {repeats}");
         let mut canonical: Vec<String> = Vec::new();
         for text in parse_values(values)? {
-            let mut cfg = base.clone();
-            cfg.set(param, &text)
-                .and_then(|()| cfg.validate())
-                .with_context(|| format!("--values {text}"))?;
-            let value = cfg.get(param)?;
+            let cfg = with_value(&base, def, &text).with_context(|| format!("`values` {text}"))?;
+            cfg.validate().with_context(|| format!("`values` {text}"))?;
+            let value = def.text(&cfg);
             ensure!(
                 !canonical.contains(&value),
-                "--values lists {param} {value} more than once"
+                "`values` lists {} {value} more than once",
+                def.name
             );
             canonical.push(value);
         }
         Ok(SweepSpec {
-            param: param.to_string(),
+            param: def.name.to_string(),
             values: canonical,
             repeats,
             base,
         })
+    }
+
+    /// The swept option.
+    pub fn option(&self) -> Result<&'static OptionDef> {
+        config::option(&self.param)
     }
 
     pub fn job_count(&self) -> usize {
@@ -83,7 +88,7 @@ impl SweepSpec {
         Job {
             index,
             value_index,
-            seed: derive_seed(self.base.seed, &value, repeat),
+            seed: derive_seed(self.base.run.seed, &value, repeat),
             value,
             repeat,
         }
@@ -98,11 +103,17 @@ impl SweepSpec {
 
     /// The complete config of one run.
     pub fn config(&self, job: &Job) -> Result<Config> {
-        let mut cfg = self.base.clone();
-        cfg.set(&self.param, &job.value)?;
-        cfg.seed = job.seed;
+        let mut cfg = with_value(&self.base, self.option()?, &job.value)?;
+        cfg.run.seed = job.seed;
         Ok(cfg)
     }
+}
+
+fn with_value(base: &Config, def: &OptionDef, text: &str) -> Result<Config> {
+    let setting = def.parse(text).map_err(anyhow::Error::msg)?;
+    let mut cfg = base.clone();
+    setting.apply(&mut cfg);
+    Ok(cfg)
 }
 
 /// The seed of one run. FNV-1a over the text of (base seed, value, repeat)
@@ -118,22 +129,7 @@ pub fn derive_seed(base: u64, value: &str, repeat: usize) -> u64 {
     splitmix64(h) >> 32
 }
 
-/// The `snnloc train` command line that reproduces a run on its own: every
-/// parameter that differs from the defaults, and always the seed and the
-/// swept parameter.
-pub fn train_command(cfg: &Config, swept: &str) -> Result<String> {
-    let defaults = Config::default();
-    let mut words = vec!["snnloc train".to_string()];
-    for name in PARAMETERS {
-        let value = cfg.get(name)?;
-        if ["seed", swept].contains(name) || value != defaults.get(name)? {
-            words.push(format!("--{name} {value}"));
-        }
-    }
-    Ok(words.join(" "))
-}
-
-/// Reads `--values`: a comma-separated list (`0,1,2,5`) or an inclusive
+/// Reads the sweep values: a comma-separated list (`0,1,2,5`) or an inclusive
 /// range `start:stop:step` (`0:50:10` is 0, 10, 20, 30, 40, 50).
 pub fn parse_values(text: &str) -> Result<Vec<String>> {
     let text = text.trim();
@@ -143,11 +139,11 @@ pub fn parse_values(text: &str) -> Result<Vec<String>> {
         text.split(',').map(|v| v.trim().to_string()).collect()
     };
     if values.iter().any(String::is_empty) {
-        bail!("--values '{text}' has an empty item; give values as 1,2,3 or start:stop:step");
+        bail!("`values` '{text}' has an empty item; give values as 1,2,3 or start:stop:step");
     }
     ensure!(
         values.len() <= MAX_VALUES,
-        "--values '{text}' gives {} values; at most {MAX_VALUES} are allowed",
+        "`values` '{text}' gives {} values; at most {MAX_VALUES} are allowed",
         values.len()
     );
     Ok(values)
@@ -156,14 +152,14 @@ pub fn parse_values(text: &str) -> Result<Vec<String>> {
 fn parse_range(text: &str) -> Result<Vec<String>> {
     let parts: Vec<&str> = text.split(':').map(str::trim).collect();
     let [start, stop, step] = parts[..] else {
-        bail!("--values '{text}': a range is start:stop:step, e.g. 0:50:10");
+        bail!("`values` '{text}': a range is start:stop:step, e.g. 0:50:10");
     };
     let number = |s: &str| -> Result<(f64, usize)> {
         let x: f64 = s
             .parse()
             .ok()
             .filter(|x: &f64| x.is_finite() && !s.contains(['e', 'E']))
-            .with_context(|| format!("--values '{text}': '{s}' is not a plain decimal number"))?;
+            .with_context(|| format!("`values` '{text}': '{s}' is not a plain decimal number"))?;
         let decimals = s.split_once('.').map_or(0, |(_, frac)| frac.len());
         Ok((x, decimals))
     };
@@ -171,17 +167,17 @@ fn parse_range(text: &str) -> Result<Vec<String>> {
         (number(start)?, number(stop)?, number(step)?);
     ensure!(
         step > 0.0,
-        "--values '{text}': the step must be greater than 0"
+        "`values` '{text}': the step must be greater than 0"
     );
     ensure!(
         stop >= start,
-        "--values '{text}': the stop must not be below the start"
+        "`values` '{text}': the stop must not be below the start"
     );
     // Tolerate rounding so that 0:1:0.1 ends at 1 rather than 0.9.
     let intervals = ((stop - start) / step + 1e-9).floor();
     ensure!(
         intervals < MAX_VALUES as f64,
-        "--values '{text}' gives more than {MAX_VALUES} values"
+        "`values` '{text}' gives more than {MAX_VALUES} values"
     );
     // Printing with the inputs' decimals turns 0.30000000000000004 into 0.3.
     let decimals = start_decimals.max(step_decimals);
@@ -190,7 +186,7 @@ fn parse_range(text: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// `--shard K/N`: the jobs whose index modulo N is K.
+/// A shard `K/N`: the jobs whose index modulo N is K.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     pub index: usize,
@@ -214,12 +210,12 @@ impl FromStr for Shard {
             .split_once('/')
             .and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
         let Some((index, count)) = parsed else {
-            bail!("--shard '{text}': expected K/N, e.g. 0/4");
+            bail!("`shard` '{text}': expected K/N, e.g. 0/4");
         };
-        ensure!(count >= 1, "--shard {text}: N must be at least 1");
+        ensure!(count >= 1, "`shard` {text}: N must be at least 1");
         ensure!(
             index < count,
-            "--shard {text}: K must be below N (shards are numbered 0 to {})",
+            "`shard` {text}: K must be below N (shards are numbered 0 to {})",
             count - 1
         );
         Ok(Shard { index, count })

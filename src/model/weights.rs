@@ -1,14 +1,10 @@
-//! The notebook's network, step by step on autograd: the reference engine.
-//!
-//! A hidden layer of leaky integrate-and-fire (LIF) neurons fed by the input
-//! spikes through W1, and a leaky, non-spiking readout fed by the hidden
-//! spikes through W2. Both layers share the membrane time constant tau.
+//! The two trainable weight matrices: W1 from the input fibres to the hidden
+//! LIF layer, W2 from the hidden spikes to the readout.
 
 use anyhow::{ensure, Result};
 use tch::{Device, Kind, Tensor};
 
 use crate::config::Config;
-use crate::surrogate::spike;
 
 /// The two trainable weight matrices.
 pub struct Weights {
@@ -29,8 +25,8 @@ impl Weights {
 
     /// Checks the shapes against a config, naming the mismatch.
     pub fn check_shapes(&self, cfg: &Config) -> Result<()> {
-        let want_w1 = [cfg.input_size() as i64, cfg.num_hidden as i64];
-        let want_w2 = [cfg.num_hidden as i64, cfg.num_classes as i64];
+        let want_w1 = [cfg.input_size() as i64, cfg.network.num_hidden as i64];
+        let want_w2 = [cfg.network.num_hidden as i64, cfg.data.num_classes as i64];
         ensure!(
             self.w1.size() == want_w1,
             "W1 has shape {:?} but the config needs {:?} (2*anf-per-ear x num-hidden)",
@@ -73,8 +69,8 @@ pub fn init_weight_matrices(cfg: &Config, device: Device) -> Result<Weights> {
         Ok(w.set_requires_grad(true))
     };
     Ok(Weights {
-        w1: init(cfg.input_size(), cfg.num_hidden)?,
-        w2: init(cfg.num_hidden, cfg.num_classes)?,
+        w1: init(cfg.input_size(), cfg.network.num_hidden)?,
+        w2: init(cfg.network.num_hidden, cfg.data.num_classes)?,
     })
 }
 
@@ -88,46 +84,4 @@ pub fn batch_and_steps(input_spikes: &Tensor, cfg: &Config) -> Result<(i64, i64)
         size
     );
     Ok((size[0], size[1]))
-}
-
-/// One step of the hidden LIF layer, in the notebook's order: the new
-/// potential integrates the input and is zeroed where the neuron spiked on
-/// the previous step; the spike is read from the previous potential.
-pub fn lif_step(v: &Tensor, s: &Tensor, h_t: &Tensor, alpha: f64, beta: f64) -> (Tensor, Tensor) {
-    let new_v = (v * alpha + h_t) * (1.0 - s);
-    let new_s = spike(&(v - 1.0), beta);
-    (new_v, new_s)
-}
-
-/// One step of the leaky readout: integrates without spiking or reset.
-pub fn readout_step(v: &Tensor, h_t: &Tensor, alpha: f64) -> Tensor {
-    v * alpha + h_t
-}
-
-/// Runs the network on `(batch, steps, input)` float spikes and returns the
-/// readout membrane potential `(batch, steps, num_classes)`: the notebook's
-/// `snn`. State shapes follow the batch actually given.
-pub fn snn(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
-    let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
-    let options = (Kind::Float, input_spikes.device());
-    let (alpha, beta) = (cfg.alpha(), cfg.beta);
-
-    let h = Tensor::f_einsum("abc,cd->abd", &[input_spikes, &w.w1], None::<i64>)?;
-    let mut v = Tensor::f_zeros([batch, cfg.num_hidden as i64], options)?;
-    let mut s = v.zeros_like();
-    let mut s_rec = vec![s.shallow_clone()];
-    for t in 0..steps - 1 {
-        (v, s) = lif_step(&v, &s, &h.select(1, t), alpha, beta);
-        s_rec.push(s.shallow_clone());
-    }
-    let s_rec = Tensor::f_stack(&s_rec, 1)?;
-
-    let h = Tensor::f_einsum("abc,cd->abd", &[&s_rec, &w.w2], None::<i64>)?;
-    let mut v = Tensor::f_zeros([batch, cfg.num_classes as i64], options)?;
-    let mut v_rec = vec![v.shallow_clone()];
-    for t in 0..steps - 1 {
-        v = readout_step(&v, &h.select(1, t), alpha);
-        v_rec.push(v.shallow_clone());
-    }
-    Ok(Tensor::f_stack(&v_rec, 1)?)
 }

@@ -1,4 +1,4 @@
-//! The fast engine: the same network as `network::snn`, with the hidden and
+//! The fast engine: the same network as `reference::snn`, with the hidden and
 //! readout recurrences run as plain loops over host memory and their
 //! backward pass derived by hand, so no autograd graph of ~2,000 tiny ops is
 //! built per batch. The two large matrix products (input currents and the
@@ -13,18 +13,18 @@
 //!   `∂L/∂s_t = ∂L/∂s_t|readout - ∂L/∂v_{t+1}·a_t`,
 //!   `∂L/∂v_t = ∂L/∂v_{t+1}·α·(1 - s_t) + ∂L/∂s_{t+1}·σ'(v_t - 1)`,
 //!   `∂L/∂h_t = ∂L/∂v_{t+1}·(1 - s_t)`,
-//! with σ' the sigmoid surrogate. The readout `u_{t+1} = α·u_t + h2_t`,
+//! with σ' the surrogate derivative. The readout `u_{t+1} = α·u_t + h2_t`,
 //! summed over time into the scores m, is linear: `∂L/∂h2_t = k_t·∂L/∂m`.
 //!
-//! CPU only: on CUDA the engine dispatch uses the reference instead.
+//! CPU only: `Engine::resolve` picks the reference engine on other devices.
 
 use anyhow::Result;
 use tch::{Kind, Tensor};
 
 use crate::config::Config;
-use crate::engine::{loss_from_scores, Gradients};
-use crate::network::{batch_and_steps, Weights};
-use crate::surrogate::surrogate_gradient;
+use crate::model::lif::lif_update;
+use crate::model::readout::loss_from_scores;
+use crate::model::{batch_and_steps, Gradients, LifParams, ReadoutParams, Weights};
 
 /// Everything the backward pass needs from the forward pass.
 struct Trace {
@@ -60,8 +60,8 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
     let dims = Dims {
         batch: batch as usize,
         steps: steps as usize,
-        hidden: cfg.num_hidden,
-        classes: cfg.num_classes,
+        hidden: cfg.network.num_hidden,
+        classes: cfg.data.num_classes,
     };
     let Dims {
         steps,
@@ -69,7 +69,8 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
         classes,
         ..
     } = dims;
-    let alpha = cfg.alpha() as f32;
+    let lif = LifParams::new(cfg);
+    let (alpha, threshold) = (lif.alpha as f32, lif.threshold as f32);
 
     let h = to_host(&Tensor::f_einsum(
         "abc,cd->abd",
@@ -85,9 +86,8 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
             for t in 0..steps - 1 {
                 let (now, next) = (t * hidden, (t + 1) * hidden);
                 for j in 0..hidden {
-                    let (vt, st) = (v[now + j], s[now + j]);
-                    v[next + j] = (vt * alpha + h[now + j]) * (1.0 - st);
-                    s[next + j] = if vt - 1.0 > 0.0 { 1.0 } else { 0.0 };
+                    (v[next + j], s[next + j]) =
+                        lif_update(v[now + j], s[now + j], h[now + j], alpha, threshold);
                 }
             }
         });
@@ -98,13 +98,15 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
         &[&s_rec, &w.w2],
         None::<i64>,
     )?)?;
+    let readout_alpha = ReadoutParams::new(cfg).alpha as f32;
     let mut u = vec![0f32; h2.len()];
     u.chunks_mut(steps * classes)
         .zip(h2.chunks(steps * classes))
         .for_each(|(u, h2)| {
             for t in 0..steps - 1 {
                 for c in 0..classes {
-                    u[(t + 1) * classes + c] = u[t * classes + c] * alpha + h2[t * classes + c];
+                    u[(t + 1) * classes + c] =
+                        u[t * classes + c] * readout_alpha + h2[t * classes + c];
                 }
             }
         });
@@ -118,7 +120,7 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
 }
 
 /// The readout membrane potential `(batch, steps, classes)`, equal to
-/// `network::snn`'s output.
+/// `reference::snn`'s output.
 pub fn snn(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
     let _no_grad = tch::no_grad_guard();
     Ok(forward(spikes, w, cfg)?.v_rec)
@@ -135,13 +137,7 @@ pub fn loss_and_gradients(
     cfg: &Config,
 ) -> Result<Gradients> {
     let trace = tch::no_grad(|| forward(spikes, w, cfg))?;
-    let Dims {
-        batch,
-        steps,
-        hidden,
-        classes,
-    } = trace.dims;
-    let alpha = cfg.alpha() as f32;
+    let readout = ReadoutParams::new(cfg);
 
     // The loss and ∂L/∂m come from autograd on the tiny (batch, classes)
     // scores, so both engines share one definition of the loss.
@@ -149,19 +145,45 @@ pub fn loss_and_gradients(
         .v_rec
         .f_sum_dim_intlist(1, false, None::<Kind>)?
         .set_requires_grad(true);
-    let loss = loss_from_scores(&scores, labels, cfg)?;
+    let loss = loss_from_scores(&scores, labels, &readout)?;
     let dm = to_host(&Tensor::f_run_backward(&[&loss], &[&scores], false, false)?[0])?;
     let loss = loss.f_double_value(&[])?;
     let _no_grad = tch::no_grad_guard();
 
-    // Readout: ∂L/∂h2_t = k_t·∂L/∂m with k_t = Σ_{j<T-1-t} α^j, so the
-    // hidden spikes receive k_t·q with q = ∂L/∂m·W2ᵀ, and
-    // ∂L/∂W2 = S̃ᵀ·∂L/∂m with S̃ = Σ_t k_t·s_t.
+    let back = readout_backward(&trace, &dm, &w.w2, readout.alpha as f32)?;
+    let gh = hidden_backward(&trace, &back, &LifParams::new(cfg))?;
+    let grad_w1 = Tensor::f_einsum("abc,abd->cd", &[spikes, &gh], None::<i64>)?;
+    Ok(Gradients {
+        loss,
+        w1: grad_w1,
+        w2: back.grad_w2,
+    })
+}
+
+/// What the readout's backward pass hands to the hidden layer's.
+struct ReadoutGradient {
+    /// `k_t = Σ_{j<T-1-t} α^j`: how much a readout input at step t counts
+    /// in the time-summed scores.
+    k: Vec<f32>,
+    /// `q = ∂L/∂m·W2ᵀ`, `(batch, hidden)`: the hidden spikes receive `k_t·q`.
+    q: Vec<f32>,
+    grad_w2: Tensor,
+}
+
+/// The readout is linear in the hidden spikes: `∂L/∂h2_t = k_t·∂L/∂m`, so
+/// `∂L/∂W2 = S̃ᵀ·∂L/∂m` with `S̃ = Σ_t k_t·s_t`.
+fn readout_backward(trace: &Trace, dm: &[f32], w2: &Tensor, alpha: f32) -> Result<ReadoutGradient> {
+    let Dims {
+        batch,
+        steps,
+        hidden,
+        classes,
+    } = trace.dims;
     let mut k = vec![0f32; steps];
     for t in (0..steps - 1).rev() {
         k[t] = 1.0 + alpha * k[t + 1];
     }
-    let w2 = to_host(&w.w2)?;
+    let w2 = to_host(w2)?;
     let mut q = vec![0f32; batch * hidden];
     let mut s_tilde = vec![0f32; batch * hidden];
     for b in 0..batch {
@@ -183,14 +205,27 @@ pub fn loss_and_gradients(
         }
     }
     let grad_w2 = Tensor::f_from_slice(&grad_w2)?.f_view([hidden as i64, classes as i64])?;
+    Ok(ReadoutGradient { k, q, grad_w2 })
+}
 
-    // σ'(v - 1) for every step at once, through libtorch's vectorised
-    // sigmoid: a scalar exp per element would cost more than the matmuls.
+/// `∂L/∂h_t` of the hidden layer's input currents, `(batch, steps, hidden)`,
+/// back through the LIF recurrence (the equations at the top).
+fn hidden_backward(trace: &Trace, back: &ReadoutGradient, lif: &LifParams) -> Result<Tensor> {
+    let Dims {
+        batch,
+        steps,
+        hidden,
+        ..
+    } = trace.dims;
+    let (k, alpha) = (&back.k, lif.alpha as f32);
+    // σ'(v - threshold) for every step at once, through libtorch's
+    // vectorised sigmoid: a scalar exp per element would cost more than the
+    // matmuls.
     let v = to_tensor(&trace.v, [batch, steps, hidden])?;
-    let surrogate = to_host(&surrogate_gradient(&v.f_sub_scalar(1.0)?, cfg.beta))?;
+    let surrogate = to_host(&lif.surrogate.derivative(&v.f_sub_scalar(lif.threshold)?))?;
     let mut gh = vec![0f32; batch * steps * hidden];
     gh.chunks_mut(steps * hidden)
-        .zip(q.chunks(hidden))
+        .zip(back.q.chunks(hidden))
         .zip(trace.v.chunks(steps * hidden))
         .zip(trace.s.chunks(steps * hidden))
         .zip(trace.h.chunks(steps * hidden))
@@ -218,11 +253,5 @@ pub fn loss_and_gradients(
                 }
             }
         });
-    let gh = to_tensor(&gh, [batch, steps, hidden])?;
-    let grad_w1 = Tensor::f_einsum("abc,abd->cd", &[spikes, &gh], None::<i64>)?;
-    Ok(Gradients {
-        loss,
-        w1: grad_w1,
-        w2: grad_w2,
-    })
+    to_tensor(&gh, [batch, steps, hidden])
 }

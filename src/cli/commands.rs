@@ -1,4 +1,4 @@
-//! What each subcommand does, on top of the library.
+//! What `train`, `eval` and `stimulus` do, on top of the library.
 
 use std::path::{Path, PathBuf};
 
@@ -6,21 +6,22 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use tch::Device;
 
-use crate::analysis::{analyse, chance_level, Analysis};
-use crate::cli::{EvalArgs, RuntimeArgs, StimulusArgs, SweepArgs, SweepMergeArgs, TrainArgs};
-use crate::config::{Config, Engine};
-use crate::device::{device_name, select_device};
-use crate::experiment::{self, Event, Outcome};
-use crate::output;
-use crate::plots;
-use crate::seed::seed_torch;
-use crate::stimulus::{random_ipd_input_signal, StimulusRng};
-use crate::sweep::{self, Launcher, Shard, SweepSpec};
+use super::{EvalArgs, RuntimeArgs, StimulusArgs, TrainArgs};
+use snnloc::analysis::{analyse, chance_level, Analysis};
+use snnloc::config::Config;
+use snnloc::device::{device_name, select_device};
+use snnloc::engine::Engine;
+use snnloc::experiment::{self, Event, Outcome};
+use snnloc::metrics::Metrics;
+use snnloc::output;
+use snnloc::plots;
+use snnloc::seed::seed_torch;
+use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
 
 /// Applies --device and --threads.
 pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
     if let Some(threads) = args.threads {
-        anyhow::ensure!(threads >= 1, "--threads must be at least 1, got {threads}");
+        anyhow::ensure!(threads >= 1, "`threads` must be at least 1, got {threads}");
         tch::set_num_threads(threads as i32);
     }
     select_device(&args.device)
@@ -53,52 +54,40 @@ fn print_analysis(label: &str, a: &Analysis) {
     println!("{label} absolute error: {:.1} deg", a.abs_error_mean);
 }
 
-#[derive(Serialize)]
-struct Metrics<'a> {
-    device: String,
-    engine: Engine,
-    threads: i32,
-    chance_accuracy: f64,
-    train: &'a Analysis,
-    test: &'a Analysis,
-    loss_hist: &'a [f64],
-    seconds: &'a experiment::Timings,
-}
-
 pub fn train(args: &TrainArgs) -> Result<()> {
     let cfg = args.config.resolve()?;
     let device = runtime(&args.runtime)?;
+    let engine = Engine::resolve(&cfg, device)?;
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.seed)));
+        .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.run.seed)));
     output::check_out_dir(&out)?;
     let quiet = args.runtime.quiet;
     if !quiet {
         println!(
-            "Training on {} ({} threads), seed {}, {} engine",
+            "Training on {} ({} threads), seed {}, {engine} engine",
             device_name(device),
             tch::get_num_threads(),
-            cfg.seed,
-            serde_json::to_value(cfg.resolved_engine())?
-                .as_str()
-                .unwrap_or("?")
+            cfg.run.seed,
         );
         println!(
             "Want loss for epoch 1 to be about {:.2}, multiply m by constant to get this",
-            (cfg.num_classes as f64).ln()
+            (cfg.data.num_classes as f64).ln()
         );
     }
-    let outcome = experiment::run(&cfg, device, notebook_printer(quiet, cfg.num_classes))?;
-    write_run(&out, &cfg, device, &outcome, !args.no_plots)?;
+    let printer = notebook_printer(quiet, cfg.data.num_classes);
+    let outcome = experiment::run(&cfg, device, engine, printer)?;
+    write_run(&out, &cfg, &Metrics::new(&outcome, cfg.data.num_classes, device, engine), &outcome, !args.no_plots)?;
     if !quiet {
+        let s = &outcome.seconds;
         println!(
             "Took {:.2} s (data {:.2} s, training {:.2} s = {:.3} s/epoch, analysis {:.2} s); results in {}",
-            outcome.seconds.total,
-            outcome.seconds.data_train + outcome.seconds.data_test,
-            outcome.seconds.training,
-            outcome.seconds.training / cfg.epochs as f64,
-            outcome.seconds.analysis_train + outcome.seconds.analysis_test,
+            s.total,
+            s.data_train + s.data_test,
+            s.training,
+            s.training / cfg.training.epochs as f64,
+            s.analysis_train + s.analysis_test,
             out.display()
         );
     }
@@ -106,41 +95,34 @@ pub fn train(args: &TrainArgs) -> Result<()> {
 }
 
 /// Writes every file of a finished run into `out`.
-pub fn write_run(
+fn write_run(
     out: &Path,
     cfg: &Config,
-    device: Device,
+    metrics: &Metrics,
     outcome: &Outcome,
     plots: bool,
 ) -> Result<()> {
+    #[derive(Serialize)]
+    struct LossRow {
+        epoch: usize,
+        loss: f64,
+        seconds: f64,
+    }
     output::create_dir(out)?;
     output::write_json(&out.join("config.json"), cfg)?;
-    output::write_csv(
+    let loss = outcome.loss.iter().zip(&outcome.seconds.epochs).enumerate();
+    output::write_csv_rows(
         &out.join("loss.csv"),
-        &["epoch", "loss", "seconds"],
-        outcome
-            .loss
-            .iter()
-            .zip(&outcome.seconds.epochs)
-            .enumerate()
-            .map(|(e, (l, s))| vec![(e + 1).to_string(), l.to_string(), s.to_string()]),
+        loss.map(|(e, (&loss, &seconds))| LossRow {
+            epoch: e + 1,
+            loss,
+            seconds,
+        }),
     )?;
     for (label, analysis) in [("train", &outcome.train), ("test", &outcome.test)] {
         write_confusion(out, label, analysis)?;
     }
-    output::write_json(
-        &out.join("metrics.json"),
-        &Metrics {
-            device: device_name(device),
-            engine: cfg.resolved_engine(),
-            threads: tch::get_num_threads(),
-            chance_accuracy: chance_level(cfg.num_classes),
-            train: &outcome.train,
-            test: &outcome.test,
-            loss_hist: &outcome.loss,
-            seconds: &outcome.seconds,
-        },
-    )?;
+    metrics.write(&out.join("metrics.json"))?;
     output::save_weights(&out.join("weights.safetensors"), &outcome.weights)?;
     if plots {
         plots::loss_curve(&outcome.loss, &out.join("loss"))?;
@@ -149,7 +131,7 @@ pub fn write_run(
             plots::analysis_figure(
                 &plots::AnalysisFigure {
                     label,
-                    num_classes: cfg.num_classes,
+                    num_classes: cfg.data.num_classes,
                     ipd_true_deg: &analysis.ipd_true_deg,
                     ipd_estimated_deg: &analysis.ipd_estimated_deg,
                     confusion: &confusion,
@@ -167,14 +149,14 @@ pub fn stimulus(args: &StimulusArgs) -> Result<()> {
     let device = runtime(&args.runtime)?;
     anyhow::ensure!(
         (1..=plots::MAX_RASTER_PANELS).contains(&args.samples),
-        "--samples must be between 1 and {}, got {}",
+        "`samples` must be between 1 and {}, got {}",
         plots::MAX_RASTER_PANELS,
         args.samples
     );
     let out = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("results/stimulus-seed{}", cfg.seed)));
+        .unwrap_or_else(|| PathBuf::from(format!("results/stimulus-seed{}", cfg.run.seed)));
     output::check_out_dir(&out)?;
     let mut rng = StimulusRng::new(&cfg)?;
     let data = random_ipd_input_signal(&cfg, args.samples, &mut rng, device)?;
@@ -220,6 +202,7 @@ fn write_confusion(out: &Path, label: &str, analysis: &Analysis) -> Result<()> {
 struct EvalReport<'a> {
     weights: String,
     device: String,
+    engine: Engine,
     chance_accuracy: f64,
     test: &'a Analysis,
 }
@@ -229,20 +212,21 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     // Weights remember the shapes they were trained with: start from the
     // config saved beside them unless told otherwise.
     let beside = args.weights.with_file_name("config.json");
-    if config_args.config.is_none() && beside.is_file() {
-        config_args.config = Some(beside);
+    if config_args.file.is_none() && beside.is_file() {
+        config_args.file = Some(beside);
     }
     let cfg = config_args.resolve()?;
     let device = runtime(&args.runtime)?;
+    let engine = Engine::resolve(&cfg, device)?;
     let weights = output::load_weights(&args.weights, &cfg, device)?;
     if let Some(out) = &args.out {
         output::check_out_dir(out)?;
     }
     let test_data = experiment::test_set(&cfg, device)?;
-    let _generator = seed_torch(cfg.seed);
-    let test = analyse(&test_data, &weights, &cfg)?;
+    let _generator = seed_torch(cfg.run.seed);
+    let test = analyse(&test_data, &weights, &cfg, engine)?;
     if !args.runtime.quiet {
-        print_chance_level(cfg.num_classes);
+        print_chance_level(cfg.data.num_classes);
         print_analysis("Test", &test);
     }
     if let Some(out) = &args.out {
@@ -253,77 +237,12 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
             &EvalReport {
                 weights: args.weights.display().to_string(),
                 device: device_name(device),
-                chance_accuracy: chance_level(cfg.num_classes),
+                engine,
+                chance_accuracy: chance_level(cfg.data.num_classes),
                 test: &test,
             },
-        )?;
-    }
-    Ok(())
-}
-
-/// Splits the cores among parallel runs: libtorch gives every process a
-/// thread per core, and OpenMP threads spin-waiting on oversubscribed cores
-/// slow every run down.
-fn threads_per_job(jobs: usize) -> Option<usize> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (jobs > 1).then(|| (cores / jobs).max(1))
-}
-
-/// Checks every input, then runs (or with --dry-run lists) a sweep's jobs,
-/// each as a child `snnloc train` of this very executable.
-pub fn sweep(args: &SweepArgs) -> Result<()> {
-    let base = args.config.resolve_unvalidated()?;
-    let spec = SweepSpec::new(&args.param, &args.values, args.repeats, base)?;
-    let shard: Shard = args.shard.parse()?;
-    // The children use --device and --threads; a bad one fails here, once.
-    runtime(&args.runtime)?;
-    if args.dry_run {
-        for job in spec.jobs(shard) {
-            println!(
-                "job {} {}={} repeat {}: {}",
-                job.index,
-                spec.param,
-                job.value,
-                job.repeat,
-                sweep::train_command(&spec.config(&job)?, &spec.param)?
-            );
-        }
-        return Ok(());
-    }
-    let exe = std::env::current_exe().context("cannot find the snnloc executable to run")?;
-    sweep::run(
-        &spec,
-        &sweep::Options {
-            out: args.out.clone(),
-            shard,
-            launcher: Launcher {
-                exe,
-                device: args.runtime.device.clone(),
-                threads: args.runtime.threads.or_else(|| threads_per_job(args.jobs)),
-            },
-            jobs: args.jobs,
-            max_runs: args.max_runs,
-            force: args.force,
-            quiet: args.runtime.quiet,
-        },
-    )?;
-    Ok(())
-}
-
-pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
-    let report = sweep::merge(&args.out, &args.dirs)?;
-    if !args.quiet {
-        println!(
-            "merged {} of {} jobs into {}{}",
-            report.merged,
-            report.total,
-            args.out.display(),
-            if report.merged < report.total {
-                "; run the missing shards, or `snnloc sweep ... --out` the merged folder to run the rest"
-            } else {
-                ""
-            }
-        );
+        )
+        .context("cannot write eval.json")?;
     }
     Ok(())
 }

@@ -1,0 +1,148 @@
+//! The command line: subcommands and their flags. The experiment's options
+//! become flags in `config_args`, from their one definition in the library.
+
+pub mod commands;
+mod config_args;
+pub mod present;
+#[cfg(test)]
+mod readme;
+pub mod sweep;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use config_args::ConfigArgs;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "snnloc",
+    version,
+    about = "Train spiking neural networks with surrogate gradients to localise sounds from their interaural phase difference",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Generate data, train, and analyse on train and fresh test data (the notebook's main cell)
+    Train(TrainArgs),
+    /// Evaluate saved weights on a test set drawn for the config's seed (the run's own test set; --seed N gives another)
+    Eval(EvalArgs),
+    /// Draw the input spikes for random IPDs (the notebook's first figure)
+    Stimulus(StimulusArgs),
+    /// Train repeatedly over the values of one parameter and summarise across repeats (the notebook's Project); resumable, shardable
+    Sweep(SweepArgs),
+    /// Combine the folders of a sharded sweep into one runs.csv, summary.csv and figures
+    SweepMerge(SweepMergeArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SweepArgs {
+    /// Option to vary: any config flag but --seed (envelope-power, tau-ms, num-hidden, phase-offset, ...; notebook names like tau also work)
+    #[arg(long)]
+    pub param: String,
+    /// Values as a list (0,1,2,5) or an inclusive range start:stop:step (0:50:10)
+    #[arg(long, allow_hyphen_values = true)]
+    pub values: String,
+    /// Independent trainings per value, each with a seed derived from --seed, the value and the repeat
+    #[arg(long, default_value_t = 1)]
+    pub repeats: usize,
+    /// The base config of every run; --seed is the seed the run seeds derive from
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Sweep folder; running the same sweep on it again resumes it
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Run only shard K of N: the jobs whose index modulo N is K (e.g. 3/10)
+    #[arg(long, default_value = "0/1")]
+    pub shard: String,
+    /// Training processes at once; without --threads each gets cores/jobs libtorch threads. Small networks use cores poorly, so --jobs <cores> trains fastest on the CPU
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Start at most this many runs, then stop; running the command again continues
+    #[arg(long)]
+    pub max_runs: Option<usize>,
+    /// If --out holds a different sweep, delete its results and start afresh
+    #[arg(long)]
+    pub force: bool,
+    /// List this shard's jobs with the `snnloc train` command of each, and run nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct SweepMergeArgs {
+    /// Folder for the merged runs.csv, summary.csv and figures
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Shard folders of one sweep (written by `snnloc sweep --shard K/N`)
+    #[arg(required = true)]
+    pub dirs: Vec<PathBuf>,
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
+pub struct StimulusArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Number of random IPDs to draw, one panel each (1 to 8)
+    #[arg(long, default_value_t = 8)]
+    pub samples: usize,
+    /// Output folder for stimulus.png and stimulus.svg [default: results/stimulus-seed<SEED>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Output folder [default: results/train-seed<SEED>]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Do not draw the loss and analysis figures
+    #[arg(long)]
+    pub no_plots: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
+pub struct EvalArgs {
+    /// Weights saved by `snnloc train` (weights.safetensors, tensors W1 and W2)
+    #[arg(long)]
+    pub weights: PathBuf,
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+    /// Folder for eval.json and the confusion matrices (nothing is written without it)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RuntimeArgs {
+    /// auto (CUDA if available, else CPU, like the notebook), cpu, cuda or cuda:N
+    #[arg(long, default_value = "auto")]
+    pub device: String,
+    /// libtorch intra-op threads [default: libtorch's choice, one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}

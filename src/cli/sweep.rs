@@ -1,0 +1,120 @@
+//! `sweep` and `sweep-merge`: flags in, the library's sweep out, with each
+//! run a child `snnloc train` of this very executable.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result};
+
+use super::commands::runtime;
+use super::{SweepArgs, SweepMergeArgs};
+use snnloc::config::Config;
+use snnloc::sweep::{self, Launcher, Shard, SweepSpec};
+
+/// Runs each job as `snnloc train --config <run>/config.json --out <run>`.
+struct ChildTrain {
+    exe: PathBuf,
+    device: String,
+    threads: Option<usize>,
+}
+
+impl Launcher for ChildTrain {
+    fn command(&self, config: &Path, out: &Path) -> Command {
+        let mut command = Command::new(&self.exe);
+        command
+            .arg("train")
+            .arg("--config")
+            .arg(config)
+            .arg("--out")
+            .arg(out)
+            .args(["--no-plots", "--quiet", "--device", &self.device]);
+        if let Some(threads) = self.threads {
+            command.args(["--threads", &threads.to_string()]);
+        }
+        command
+    }
+
+    fn rerun(&self, cfg: &Config, swept: &str) -> String {
+        train_command(cfg, swept)
+    }
+}
+
+/// The `snnloc train` command line that reproduces a run on its own: every
+/// option that differs from the defaults, and always the seed and the swept
+/// option.
+pub fn train_command(cfg: &Config, swept: &str) -> String {
+    let defaults = Config::default();
+    let mut words = vec!["snnloc train".to_string()];
+    for (def, value) in cfg.values() {
+        if ["seed", swept].contains(&def.name) || value != def.text(&defaults) {
+            words.push(format!("--{} {value}", def.name));
+        }
+    }
+    words.join(" ")
+}
+
+/// Splits the cores among parallel runs: libtorch gives every process a
+/// thread per core, and OpenMP threads spin-waiting on oversubscribed cores
+/// slow every run down.
+fn threads_per_job(jobs: usize) -> Option<usize> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    (jobs > 1).then(|| (cores / jobs).max(1))
+}
+
+/// Checks every input, then runs (or with --dry-run lists) a sweep's jobs.
+pub fn sweep(args: &SweepArgs) -> Result<()> {
+    let base = args.config.resolve_unvalidated()?;
+    let spec = SweepSpec::new(&args.param, &args.values, args.repeats, base)?;
+    let shard: Shard = args.shard.parse()?;
+    // The children use --device and --threads; a bad one fails here, once.
+    runtime(&args.runtime)?;
+    if args.dry_run {
+        for job in spec.jobs(shard) {
+            println!(
+                "job {} {}={} repeat {}: {}",
+                job.index,
+                spec.param,
+                job.value,
+                job.repeat,
+                train_command(&spec.config(&job)?, &spec.param)
+            );
+        }
+        return Ok(());
+    }
+    let launcher = ChildTrain {
+        exe: std::env::current_exe().context("cannot find the snnloc executable to run")?,
+        device: args.runtime.device.clone(),
+        threads: args.runtime.threads.or_else(|| threads_per_job(args.jobs)),
+    };
+    sweep::run(
+        &spec,
+        &sweep::Options {
+            out: args.out.clone(),
+            shard,
+            launcher: &launcher,
+            jobs: args.jobs,
+            max_runs: args.max_runs,
+            force: args.force,
+            quiet: args.runtime.quiet,
+        },
+    )?;
+    Ok(())
+}
+
+pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
+    let report = sweep::merge(&args.out, &args.dirs)?;
+    if !args.quiet {
+        println!(
+            "merged {} of {} jobs into {}{}",
+            report.merged,
+            report.total,
+            args.out.display(),
+            if report.merged < report.total {
+                "; run the missing shards, or `snnloc sweep ... --out` the merged folder to run the rest"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,75 @@
+//! Reading a config from JSON: `config.json` as a run writes it (one object
+//! per group) or any part of it, also flat (`{"tau_ms": 2}`). Missing options
+//! keep the notebook's values; unknown ones are refused by name.
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::{options, Config, Group, OptionDef};
+
+impl<'de> Deserialize<'de> for Config {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(deserializer)?;
+        let mut cfg = Config::default();
+        cfg.apply_json(value).map_err(serde::de::Error::custom)?;
+        Ok(cfg)
+    }
+}
+
+impl Config {
+    /// Sets every option that `json` gives, leaving the others as they are.
+    pub fn apply_json(&mut self, json: Value) -> Result<(), String> {
+        let Value::Object(entries) = json else {
+            return Err("a config must be a JSON object".to_string());
+        };
+        for (key, value) in entries {
+            match Group::ALL.iter().find(|g| g.key() == key) {
+                Some(&group) => self.apply_group(group, value)?,
+                None => self.apply_entry(None, &key, value)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_group(&mut self, group: Group, value: Value) -> Result<(), String> {
+        let Value::Object(entries) = value else {
+            return Err(format!("`{}` must be a JSON object of options", group.key()));
+        };
+        entries
+            .into_iter()
+            .try_for_each(|(key, value)| self.apply_entry(Some(group), &key, value))
+    }
+
+    fn apply_entry(&mut self, group: Option<Group>, key: &str, value: Value) -> Result<(), String> {
+        let def = find(group, key)?;
+        let setting = def
+            .from_json(value)
+            .map_err(|e| format!("`{}`: {e}", def.name))?;
+        setting.apply(self);
+        Ok(())
+    }
+}
+
+fn find(group: Option<Group>, key: &str) -> Result<&'static OptionDef, String> {
+    let in_scope = |def: &&OptionDef| group.is_none_or(|g| def.group == g);
+    if let Some(def) = options().iter().filter(in_scope).find(|d| d.key == key) {
+        return Ok(def);
+    }
+    let expected: Vec<&str> = options().iter().filter(in_scope).map(|d| d.key).collect();
+    let place = match group {
+        Some(g) => format!(" in `{}`", g.key()),
+        None => String::new(),
+    };
+    Err(format!(
+        "unknown field `{key}`{place}, expected one of {}{}",
+        expected.join(", "),
+        match group {
+            Some(_) => String::new(),
+            None => format!(" or a group ({})", group_keys().join(", ")),
+        }
+    ))
+}
+
+fn group_keys() -> Vec<&'static str> {
+    Group::ALL.iter().map(|g| g.key()).collect()
+}

@@ -1,0 +1,268 @@
+//! Every option of an experiment, defined once (below, in `define_options!`)
+//! with the notebook's values as defaults, grouped the way Norse keeps one
+//! parameter struct per neuron model: the stimulus, the labelled data sets,
+//! the network, training, and how the run is carried out. The command line,
+//! config files, sweeps and the README's option list all derive from these
+//! entries; validation lives here too, so every entry point shares one
+//! definition of a valid experiment.
+//!
+//! Errors name options in backticks (`tau-ms`); the program shows them as
+//! flags.
+
+mod define;
+mod json;
+pub mod value;
+
+use anyhow::{bail, Result};
+
+pub use define::{check, OptionDef, Setting};
+use define::define_options;
+use value::choice;
+pub use value::{OptionValue, ValueKind};
+
+choice! {
+    /// How the random phase offset of the stimulus is drawn.
+    pub enum PhaseOffset {
+        /// One offset per call of `input_signal`, shared by every sample of
+        /// the data set: the notebook's behaviour. The whole training set then
+        /// starts at the same phase, so a network can partly learn that phase
+        /// instead of the IPD, which is why test accuracy swings so much
+        /// between runs.
+        PerCall = "per-call",
+        /// An independent offset for every sample: the network must read the
+        /// IPD from the difference between the ears, whatever the phase.
+        PerSample = "per-sample",
+    }
+}
+
+choice! {
+    /// Which random number generator drives the stimulus.
+    pub enum RngMode {
+        /// Fast, parallel, reproducible per seed; same distribution as numpy.
+        Fast = "fast",
+        /// numpy's legacy MT19937 stream, drawn in the notebook's order, so
+        /// the IPDs and spikes equal the notebook's for the same seed.
+        Numpy = "numpy",
+    }
+}
+
+choice! {
+    /// Which implementation of the network is asked for; `engine::Engine`
+    /// is what runs once the device is known.
+    pub enum EngineChoice {
+        /// Fused on the CPU; the reference with `RngMode::Numpy` (reproducing
+        /// the notebook's numbers needs its own arithmetic) or on CUDA.
+        Auto = "auto",
+        /// The notebook's autograd graph, step by step.
+        Reference = "reference",
+        /// Hand-derived forward and backward pass, CPU only.
+        Fused = "fused",
+    }
+}
+
+choice! {
+    /// The notebook's two training-set sizes (`my_computer_is_slow`).
+    pub enum Preset {
+        /// 64 training batches of 64.
+        Slow = "slow",
+        /// 128 training batches of 128.
+        Fast = "fast",
+    }
+}
+
+define_options! {
+    /// Stimulus: the sound and the auditory nerve fibres that encode it
+    Stimulus => StimulusParams as stimulus {
+        /// Simulation time step
+        dt_ms: f64 = 1.0;
+            unit "ms", check check::positive, aliases ["dt"], sweep true;
+        /// Auditory nerve fibres per ear
+        anf_per_ear: usize = 100;
+            unit "", check check::at_least_one, aliases [], sweep true;
+        /// Envelope sharpness exponent
+        envelope_power: f64 = 2.0;
+            unit "", check check::non_negative, aliases [], sweep true;
+        /// Maximum Poisson firing rate
+        rate_max: f64 = 600.0;
+            unit "Hz", check check::positive, aliases [], sweep true;
+        /// Stimulus frequency
+        f: f64 = 20.0;
+            unit "Hz", check check::positive, aliases [], sweep true;
+        /// Stimulus duration
+        duration_ms: f64 = 100.0;
+            unit "ms", check check::positive, aliases ["duration"], sweep true;
+        /// One random phase offset per data set (notebook) or one per sample
+        phase_offset: PhaseOffset = PhaseOffset::PerCall;
+            unit "", check check::any, aliases [], sweep true;
+    }
+    /// Data: IPD classes and the sizes of the training and test sets
+    Data => DataParams as data {
+        /// Number of IPD classes over (-90, 90) degrees
+        num_classes: usize = 12;
+            unit "", check check::at_least_two, aliases [], sweep true;
+        /// Samples per batch
+        batch_size: usize = 64;
+            unit "", check check::at_least_one, aliases [], sweep true;
+        /// Training batches per epoch
+        n_training_batches: usize = 64;
+            unit "", check check::at_least_one, aliases [], sweep true;
+        /// Test batches
+        n_testing_batches: usize = 32;
+            unit "", check check::at_least_one, aliases [], sweep true;
+    }
+    /// Network: the hidden LIF layer and the leaky readout
+    Network => NetworkParams as network {
+        /// Hidden LIF neurons
+        num_hidden: usize = 30;
+            unit "", check check::at_least_one, aliases [], sweep true;
+        /// Membrane time constant (hidden and readout layers)
+        tau_ms: f64 = 20.0;
+            unit "ms", check check::positive, aliases ["tau"], sweep true;
+        /// Surrogate gradient steepness
+        beta: f64 = 5.0;
+            unit "", check check::positive, aliases [], sweep true;
+        /// Scale of the time-summed readout before the softmax, chosen in the
+        /// notebook so that the first epoch's loss is near ln(num_classes)
+        readout_scale: f64 = 0.01;
+            unit "", check check::positive, aliases [], sweep true;
+    }
+    /// Training: the optimiser and its schedule
+    Training => TrainingParams as training {
+        /// Adam learning rate
+        lr: f64 = 0.01;
+            unit "", check check::positive, aliases [], sweep true;
+        /// Training epochs
+        epochs: usize = 10;
+            unit "", check check::at_least_one, aliases [], sweep true;
+    }
+    /// Run: seeds, random number generator and engine
+    Run => RunParams as run {
+        /// Seed of the stimulus and libtorch generators
+        seed: u64 = 0;
+            unit "", check check::any, aliases [], sweep false;
+        /// Stimulus generator: fast (parallel) or numpy (the notebook's
+        /// draws, bit for bit)
+        rng: RngMode = RngMode::Fast;
+            unit "", check check::any, aliases [], sweep true;
+        /// reference (the notebook's autograd graph), fused (hand-derived
+        /// backward, CPU only) or auto (fused on the CPU, but the reference
+        /// with `rng` numpy or on CUDA)
+        engine: EngineChoice = EngineChoice::Auto;
+            unit "", check check::any, aliases [], sweep true;
+    }
+}
+
+/// Every option, in definition order.
+pub fn options() -> &'static [OptionDef] {
+    static OPTIONS: std::sync::LazyLock<Vec<OptionDef>> = std::sync::LazyLock::new(definitions);
+    &OPTIONS
+}
+
+/// The option that `name` spells (its name, JSON key or an alias).
+pub fn option(name: &str) -> Result<&'static OptionDef> {
+    match options().iter().find(|def| def.answers_to(name)) {
+        Some(def) => Ok(def),
+        None => bail!(
+            "unknown option '{name}'; choose one of: {}",
+            options().iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}
+
+impl Preset {
+    /// Sets the training-set size of this preset.
+    pub fn apply(self, cfg: &mut Config) {
+        let (batches, batch_size) = match self {
+            Preset::Slow => (64, 64),
+            Preset::Fast => (128, 128),
+        };
+        cfg.data.n_training_batches = batches;
+        cfg.data.batch_size = batch_size;
+    }
+}
+
+impl Config {
+    pub fn with_preset(preset: Preset) -> Self {
+        let mut cfg = Config::default();
+        preset.apply(&mut cfg);
+        cfg
+    }
+
+    /// Time step in seconds, built as the notebook's `1*ms` is.
+    pub fn dt(&self) -> f64 {
+        self.stimulus.dt_ms * 1e-3
+    }
+
+    /// Membrane time constant in seconds.
+    pub fn tau(&self) -> f64 {
+        self.network.tau_ms * 1e-3
+    }
+
+    pub fn duration(&self) -> f64 {
+        self.stimulus.duration_ms * 1e-3
+    }
+
+    pub fn duration_steps(&self) -> usize {
+        (self.duration() / self.dt()).round() as usize
+    }
+
+    pub fn input_size(&self) -> usize {
+        2 * self.stimulus.anf_per_ear
+    }
+
+    pub fn n_training_samples(&self) -> usize {
+        self.data.batch_size * self.data.n_training_batches
+    }
+
+    pub fn n_testing_samples(&self) -> usize {
+        self.data.batch_size * self.data.n_testing_batches
+    }
+
+    /// Every option's value, by option, in definition order.
+    pub fn values(&self) -> impl Iterator<Item = (&'static OptionDef, String)> + '_ {
+        options().iter().map(move |def| (def, def.text(self)))
+    }
+
+    /// Checks every constraint; the error names the option to change.
+    pub fn validate(&self) -> Result<()> {
+        for def in options() {
+            if let Err(problem) = def.check(self) {
+                bail!("`{}` {problem}", def.name);
+            }
+        }
+        let p_max = self.stimulus.rate_max * self.dt();
+        if p_max > 1.0 {
+            bail!(
+                "`rate-max` {} Hz times `dt-ms` {} ms is a spike probability of {p_max} per step; \
+                 it must be at most 1 (lower `rate-max` or `dt-ms`)",
+                self.stimulus.rate_max,
+                self.stimulus.dt_ms
+            );
+        }
+        if self.run.rng == RngMode::Numpy && self.run.seed > u64::from(u32::MAX) {
+            bail!(
+                "`seed` {}: numpy seeds must be between 0 and 4294967295 (with `rng` numpy)",
+                self.run.seed
+            );
+        }
+        let steps = (self.duration() / self.dt()).round();
+        if !(2.0..=1e6).contains(&steps) {
+            bail!(
+                "`duration-ms` {} with `dt-ms` {} gives {steps} time steps; it must be between 2 and 1000000",
+                self.stimulus.duration_ms,
+                self.stimulus.dt_ms,
+            );
+        }
+        // The notebook draws all stimulus uniforms at once; refuse sizes that
+        // would not fit in memory rather than fail inside libtorch.
+        let elements = (self.n_training_samples().max(self.n_testing_samples()) as f64)
+            * steps
+            * self.input_size() as f64;
+        if elements > 8e9 {
+            bail!(
+                "the data set would hold {elements:.3e} input values (`batch-size` x `n-training-batches` or `n-testing-batches` x steps x 2 x `anf-per-ear`); reduce one of them"
+            );
+        }
+        Ok(())
+    }
+}

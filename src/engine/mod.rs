@@ -1,0 +1,78 @@
+//! Which implementation runs the network, decided once per run from the
+//! config and the device, and what training and analysis ask of it.
+
+pub mod fused;
+pub mod reference;
+
+use anyhow::{bail, Result};
+use serde::{Deserialize, Serialize};
+use tch::{Device, Tensor};
+
+use crate::config::{Config, EngineChoice, RngMode};
+use crate::model::{Gradients, Weights};
+
+/// The engine that runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Engine {
+    /// The notebook's autograd graph, step by step (`reference`).
+    Reference,
+    /// Hand-derived forward and backward passes over host memory (`fused`).
+    Fused,
+}
+
+impl Engine {
+    /// The engine for this config on this device. The fused engine runs its
+    /// recurrences in host memory, so on a GPU the reference engine keeps
+    /// the data where it is; reproducing the notebook (`rng` numpy) needs
+    /// the notebook's own arithmetic.
+    pub fn resolve(cfg: &Config, device: Device) -> Result<Engine> {
+        let on_cpu = device == Device::Cpu;
+        Ok(match cfg.run.engine {
+            EngineChoice::Reference => Engine::Reference,
+            EngineChoice::Fused if on_cpu => Engine::Fused,
+            EngineChoice::Fused => bail!(
+                "`engine` fused runs on the CPU only; use `engine` reference or auto on this device"
+            ),
+            EngineChoice::Auto if on_cpu && cfg.run.rng == RngMode::Fast => Engine::Fused,
+            EngineChoice::Auto => Engine::Reference,
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Engine::Reference => "reference",
+            Engine::Fused => "fused",
+        }
+    }
+
+    /// Loss of one batch and the gradients of W1 and W2.
+    pub fn loss_and_gradients(
+        self,
+        spikes: &Tensor,
+        labels: &Tensor,
+        w: &Weights,
+        cfg: &Config,
+    ) -> Result<Gradients> {
+        match self {
+            Engine::Reference => reference::loss_and_gradients(spikes, labels, w, cfg),
+            Engine::Fused => fused::loss_and_gradients(spikes, labels, w, cfg),
+        }
+    }
+
+    /// The readout summed over time, `(batch, num_classes)`; its argmax is
+    /// the estimated class.
+    pub fn class_scores(self, spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+        let _no_grad = tch::no_grad_guard();
+        match self {
+            Engine::Reference => reference::class_scores(spikes, w, cfg),
+            Engine::Fused => fused::class_scores(spikes, w, cfg),
+        }
+    }
+}
+
+impl std::fmt::Display for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}

@@ -1,0 +1,63 @@
+//! The reference engine: the notebook's network step by step on autograd.
+//! A hidden LIF layer fed by the input spikes through W1, and a leaky,
+//! non-spiking readout fed by the hidden spikes through W2.
+
+use anyhow::Result;
+use tch::{Kind, Tensor};
+
+use crate::config::Config;
+use crate::model::lif::lif_step;
+use crate::model::readout::{loss_from_scores, readout_step};
+use crate::model::{batch_and_steps, Gradients, LifParams, ReadoutParams, Weights};
+
+/// Runs the network on `(batch, steps, input)` float spikes and returns the
+/// readout membrane potential `(batch, steps, num_classes)`: the notebook's
+/// `snn`. State shapes follow the batch actually given.
+pub fn snn(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
+    let options = (Kind::Float, input_spikes.device());
+    let (lif, readout) = (LifParams::new(cfg), ReadoutParams::new(cfg));
+
+    let h = Tensor::f_einsum("abc,cd->abd", &[input_spikes, &w.w1], None::<i64>)?;
+    let mut v = Tensor::f_zeros([batch, cfg.network.num_hidden as i64], options)?;
+    let mut s = v.zeros_like();
+    let mut s_rec = vec![s.shallow_clone()];
+    for t in 0..steps - 1 {
+        (v, s) = lif_step(&v, &s, &h.select(1, t), &lif);
+        s_rec.push(s.shallow_clone());
+    }
+    let s_rec = Tensor::f_stack(&s_rec, 1)?;
+
+    let h = Tensor::f_einsum("abc,cd->abd", &[&s_rec, &w.w2], None::<i64>)?;
+    let mut v = Tensor::f_zeros([batch, cfg.data.num_classes as i64], options)?;
+    let mut v_rec = vec![v.shallow_clone()];
+    for t in 0..steps - 1 {
+        v = readout_step(&v, &h.select(1, t), &readout);
+        v_rec.push(v.shallow_clone());
+    }
+    Ok(Tensor::f_stack(&v_rec, 1)?)
+}
+
+/// The readout summed over time, `(batch, num_classes)`.
+pub fn class_scores(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    Ok(snn(spikes, w, cfg)?.f_sum_dim_intlist(1, false, None::<Kind>)?)
+}
+
+/// The loss by the notebook's graph and its gradients by autograd.
+pub fn loss_and_gradients(
+    spikes: &Tensor,
+    labels: &Tensor,
+    w: &Weights,
+    cfg: &Config,
+) -> Result<Gradients> {
+    let loss = loss_from_scores(&class_scores(spikes, w, cfg)?, labels, &ReadoutParams::new(cfg))?;
+    let grads = Tensor::f_run_backward(&[&loss], &[&w.w1, &w.w2], false, false)?;
+    let [w1, w2]: [Tensor; 2] = grads
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("autograd returned the wrong number of gradients"))?;
+    Ok(Gradients {
+        loss: loss.f_double_value(&[])?,
+        w1,
+        w2,
+    })
+}

@@ -1,0 +1,263 @@
+//! `runs.csv`: one row per finished run, appended and synced as runs end.
+//! Its columns are `RunRecord`'s fields; the measured ones are listed once,
+//! in `run_record!`, which also names the summary's columns.
+
+use std::collections::BTreeMap;
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{bail, ensure, Context, Result};
+use serde::{Deserialize, Serialize};
+
+use super::spec::{Job, SweepSpec};
+use crate::metrics::Metrics;
+use crate::output;
+
+pub const RUNS_FILE: &str = "runs.csv";
+
+/// Writes `RunRecord` with one `f64` column per measurement, the list of
+/// those columns (`METRICS`) and the summary's two columns for each.
+macro_rules! run_record {
+    (|$m:ident, $s:ident| { $( $(#[doc = $doc:literal])* $metric:ident: $value:expr, )+ }) => {
+        /// One row of runs.csv. Accuracy is in percent with its spread over
+        /// batches (the notebook's error bars); the absolute error is in
+        /// degrees with its spread over samples, as the notebook's `analyse`
+        /// computes them.
+        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        pub struct RunRecord {
+            /// Index of the job in the sweep: `value_index * repeats + repeat`.
+            pub job: usize,
+            /// The swept option.
+            pub param: String,
+            pub value_index: usize,
+            pub value: String,
+            pub repeat: usize,
+            pub seed: u64,
+            $( $(#[doc = $doc])* pub $metric: f64, )+
+            /// The `snnloc train` command that repeats this run on its own.
+            pub rerun: String,
+        }
+
+        /// The measured columns of runs.csv, in order.
+        pub const METRICS: &[&str] = &[$(stringify!($metric)),+];
+
+        /// The summary's columns for each measured one: mean and std over
+        /// the repeats of a value.
+        pub(super) const SUMMARY_COLUMNS: &[[&str; 2]] = &[$([
+            concat!(stringify!($metric), "_mean_over_repeats"),
+            concat!(stringify!($metric), "_std_over_repeats"),
+        ]),+];
+
+        impl RunRecord {
+            fn with_metrics(job: &Job, param: &str, m: &Metrics, seconds: f64, rerun: String) -> Self {
+                let ($m, $s) = (m, seconds);
+                RunRecord {
+                    job: job.index,
+                    param: param.to_string(),
+                    value_index: job.value_index,
+                    value: job.value.clone(),
+                    repeat: job.repeat,
+                    seed: job.seed,
+                    $( $metric: $value, )+
+                    rerun,
+                }
+            }
+
+            /// The measurements, in `METRICS` order.
+            pub fn metrics(&self) -> Vec<f64> {
+                vec![$(self.$metric),+]
+            }
+        }
+    };
+}
+
+run_record! {
+    |m, seconds| {
+        train_acc_mean_over_batches: m.train.accuracy_mean,
+        train_acc_std_over_batches: m.train.accuracy_std,
+        test_acc_mean_over_batches: m.test.accuracy_mean,
+        test_acc_std_over_batches: m.test.accuracy_std,
+        train_abs_error_mean_over_samples: m.train.abs_error_mean,
+        train_abs_error_std_over_samples: m.train.abs_error_std,
+        test_abs_error_mean_over_samples: m.test.abs_error_mean,
+        test_abs_error_std_over_samples: m.test.abs_error_std,
+        final_loss: m.final_loss().unwrap_or(f64::NAN),
+        /// Wall-clock seconds of the child process.
+        seconds: seconds,
+    }
+}
+
+impl RunRecord {
+    /// The row of a run that `snnloc train` finished, from its metrics.json.
+    pub fn from_run(job: &Job, param: &str, metrics: &Path, seconds: f64, rerun: String) -> Result<Self> {
+        let m = Metrics::read(metrics)?;
+        ensure!(m.final_loss().is_some(), "{} has no loss", metrics.display());
+        Ok(RunRecord::with_metrics(job, param, &m, seconds, rerun))
+    }
+
+    /// The headline numbers, for a progress line.
+    pub fn headline(&self) -> String {
+        format!(
+            "accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg, {:.1} s",
+            self.train_acc_mean_over_batches,
+            self.test_acc_mean_over_batches,
+            self.test_abs_error_mean_over_samples,
+            self.seconds
+        )
+    }
+
+    /// Checks the row against the sweep it claims to belong to.
+    fn check(&self, spec: &SweepSpec) -> Result<()> {
+        ensure!(self.job < spec.job_count(), "job {} does not exist in this sweep", self.job);
+        let job = spec.job(self.job);
+        let stored = (&self.param, self.value_index, &self.value, self.repeat, self.seed);
+        let expected = (&spec.param, job.value_index, &job.value, job.repeat, job.seed);
+        ensure!(
+            stored == expected,
+            "job {} is {stored:?} here but {expected:?} in this sweep (param, value_index, value, repeat, seed)",
+            self.job
+        );
+        Ok(())
+    }
+
+    /// The first measurement, other than wall-clock time, in which two runs
+    /// of the same job differ.
+    fn difference(&self, other: &RunRecord) -> Option<(&'static str, f64, f64)> {
+        let (a, b) = (self.metrics(), other.metrics());
+        (0..METRICS.len())
+            .filter(|&i| METRICS[i] != "seconds")
+            .find(|&i| a[i] != b[i])
+            .map(|i| (METRICS[i], a[i], b[i]))
+    }
+}
+
+/// The complete rows of a runs.csv. A trailing line without its newline is
+/// a row whose writer was killed mid-write: it is ignored here (and cut off
+/// by `RunsLog::open`).
+pub fn read_runs(path: &Path, spec: &SweepSpec) -> Result<Vec<RunRecord>> {
+    let bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let complete = &bytes[..complete_len(&bytes)];
+    if complete.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut reader = csv::Reader::from_reader(complete);
+    let header = reader
+        .headers()
+        .with_context(|| format!("{}: unreadable header", path.display()))?;
+    ensure!(
+        header.iter().eq(runs_header()?.iter()),
+        "{} does not have the columns of a snnloc sweep's runs.csv",
+        path.display()
+    );
+    reader
+        .deserialize::<RunRecord>()
+        .enumerate()
+        .map(|(i, row)| {
+            row.map_err(anyhow::Error::from)
+                .and_then(|row| row.check(spec).map(|()| row))
+                // Line 1 is the header.
+                .with_context(|| format!("{} line {}", path.display(), i + 2))
+        })
+        .collect()
+}
+
+/// The header runs.csv must have: `RunRecord`'s fields.
+fn runs_header() -> Result<Vec<String>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.serialize(RunRecord::default())?;
+    let bytes = out.into_inner().map_err(|e| e.into_error())?;
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    Ok(reader.headers()?.iter().map(String::from).collect())
+}
+
+/// Bytes up to and including the last newline.
+fn complete_len(bytes: &[u8]) -> usize {
+    bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1)
+}
+
+/// Keeps one row per job, sorted by job; a job found twice (a shard run
+/// twice, say) must have the same results both times, wall-clock aside.
+pub fn unique_rows(rows: Vec<RunRecord>) -> Result<Vec<RunRecord>> {
+    let mut by_job: BTreeMap<usize, RunRecord> = BTreeMap::new();
+    for row in rows {
+        if let Some(seen) = by_job.get(&row.job) {
+            if let Some((column, a, b)) = seen.difference(&row) {
+                bail!(
+                    "job {} ({}, repeat {}) appears twice with different {column}: {a} and {b}",
+                    row.job,
+                    row.value,
+                    row.repeat
+                );
+            }
+        } else {
+            by_job.insert(row.job, row);
+        }
+    }
+    Ok(by_job.into_values().collect())
+}
+
+/// Writes a whole runs.csv at once (a merge).
+pub fn write_runs(path: &Path, rows: &[RunRecord]) -> Result<()> {
+    output::write_bytes(path, &csv_rows(rows)?)
+}
+
+fn csv_rows(rows: &[RunRecord]) -> Result<Vec<u8>> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        out.serialize(row)?;
+    }
+    if rows.is_empty() {
+        out.write_record(runs_header()?)?;
+    }
+    Ok(out.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// runs.csv opened for appending, one row as each run ends.
+pub struct RunsLog {
+    file: fs::File,
+}
+
+impl RunsLog {
+    /// Opens (or starts) runs.csv, first cutting off a row torn by a kill.
+    pub fn open(path: &Path) -> Result<Self> {
+        let fail = || format!("cannot update {}", path.display());
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .read(true)
+            .open(path)
+            .with_context(fail)?;
+        let bytes = fs::read(path).with_context(fail)?;
+        let keep = complete_len(&bytes);
+        if keep < bytes.len() {
+            file.set_len(keep as u64).with_context(fail)?;
+        }
+        if keep == 0 {
+            let mut header = csv::Writer::from_writer(Vec::new());
+            header.write_record(runs_header()?)?;
+            file.write_all(&header.into_inner().map_err(|e| e.into_error())?)
+                .and_then(|()| file.sync_data())
+                .with_context(fail)?;
+        }
+        Ok(RunsLog { file })
+    }
+
+    /// Appends one row in a single write and waits until it is on disk, so
+    /// a kill loses at most this row, and only as a partial last line.
+    pub fn append(&mut self, row: &RunRecord) -> Result<()> {
+        let mut line = csv::WriterBuilder::new()
+            .has_headers(false)
+            .from_writer(Vec::new());
+        line.serialize(row)?;
+        let line = line.into_inner().map_err(|e| e.into_error())?;
+        self.file
+            .write_all(&line)
+            .and_then(|()| self.file.sync_data())
+            .context("cannot append to runs.csv")
+    }
+}

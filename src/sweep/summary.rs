@@ -1,0 +1,167 @@
+//! `summary.csv` and the two error-bar figures: statistics across the
+//! repeats of each value.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde::ser::{Serialize, SerializeStruct, Serializer};
+
+use super::records::{RunRecord, METRICS, SUMMARY_COLUMNS};
+use super::spec::SweepSpec;
+use crate::analysis::mean_std;
+use crate::output;
+use crate::plots::{sweep_figure, ErrorBarSeries};
+
+pub const SUMMARY_FILE: &str = "summary.csv";
+pub const ACCURACY_FIGURE: &str = "sweep_accuracy";
+pub const ABS_ERROR_FIGURE: &str = "sweep_abs_error";
+
+/// One row of summary.csv: mean and std (numpy's, ddof = 0) across the
+/// finished repeats of one value, for every measured column of runs.csv.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ValueSummary {
+    pub param: String,
+    pub value_index: usize,
+    pub value: String,
+    /// Where the value sits on the figures' x axis.
+    pub x: f64,
+    /// Finished repeats.
+    pub count: usize,
+    /// `(mean, std)` of each column named in `METRICS`, in that order.
+    pub stats: Vec<(f64, f64)>,
+}
+
+impl ValueSummary {
+    /// Mean and std of one measured column.
+    pub fn stat(&self, metric: &str) -> (f64, f64) {
+        METRICS
+            .iter()
+            .position(|m| *m == metric)
+            .map_or((f64::NAN, f64::NAN), |i| self.stats[i])
+    }
+}
+
+impl Serialize for ValueSummary {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut row = serializer.serialize_struct("ValueSummary", 5 + 2 * self.stats.len())?;
+        row.serialize_field("param", &self.param)?;
+        row.serialize_field("value_index", &self.value_index)?;
+        row.serialize_field("value", &self.value)?;
+        row.serialize_field("x", &self.x)?;
+        row.serialize_field("count", &self.count)?;
+        for ([mean_column, std_column], (mean, std)) in SUMMARY_COLUMNS.iter().zip(&self.stats) {
+            row.serialize_field(mean_column, mean)?;
+            row.serialize_field(std_column, std)?;
+        }
+        row.end()
+    }
+}
+
+/// One summary per value with at least one finished run, in value order.
+/// `rows` must be sorted by job (as `unique_rows` returns them), so the
+/// sums run in the same order however the rows were produced.
+pub fn summarise(spec: &SweepSpec, rows: &[RunRecord]) -> Vec<ValueSummary> {
+    let (x, _) = x_axis(spec);
+    (0..spec.values.len())
+        .filter_map(|v| {
+            let runs: Vec<Vec<f64>> = rows
+                .iter()
+                .filter(|r| r.value_index == v)
+                .map(RunRecord::metrics)
+                .collect();
+            if runs.is_empty() {
+                return None;
+            }
+            let stats = (0..METRICS.len())
+                .map(|i| mean_std(&runs.iter().map(|r| r[i]).collect::<Vec<_>>()))
+                .collect();
+            Some(ValueSummary {
+                param: spec.param.clone(),
+                value_index: v,
+                value: spec.values[v].clone(),
+                x: x[v],
+                count: runs.len(),
+                stats,
+            })
+        })
+        .collect()
+}
+
+/// x positions of the values and the axis label: the values themselves when
+/// all are numbers, otherwise their index (phase-offset, rng, engine).
+pub fn x_axis(spec: &SweepSpec) -> (Vec<f64>, String) {
+    let numbers: Option<Vec<f64>> = spec.values.iter().map(|v| v.parse().ok()).collect();
+    match numbers {
+        Some(x) => (x, spec.param.clone()),
+        None => {
+            let legend: Vec<String> = spec
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| format!("{i} = {v}"))
+                .collect();
+            (
+                (0..spec.values.len()).map(|i| i as f64).collect(),
+                format!("{} (index of value: {})", spec.param, legend.join(", ")),
+            )
+        }
+    }
+}
+
+fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    if summaries.is_empty() {
+        let fixed = ["param", "value_index", "value", "x", "count"];
+        out.write_record(fixed.into_iter().chain(SUMMARY_COLUMNS.iter().flatten().copied()))?;
+    }
+    for summary in summaries {
+        out.serialize(summary)?;
+    }
+    output::write_bytes(path, &out.into_inner().map_err(|e| e.into_error())?)
+}
+
+/// The notebook's two error-bar figures, with bars across repeats.
+fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Result<()> {
+    let (_, x_label) = x_axis(spec);
+    let x: Vec<f64> = summaries.iter().map(|s| s.x).collect();
+    let figures = [
+        (
+            ["train_acc_mean_over_batches", "test_acc_mean_over_batches"],
+            "Accuracy (mean ± std over repeats, %)",
+            ACCURACY_FIGURE,
+        ),
+        (
+            ["train_abs_error_mean_over_samples", "test_abs_error_mean_over_samples"],
+            "Absolute error (mean ± std over repeats, deg)",
+            ABS_ERROR_FIGURE,
+        ),
+    ];
+    for (metrics, y_label, stem) in figures {
+        let columns: Vec<(Vec<f64>, Vec<f64>)> = metrics
+            .iter()
+            .map(|m| summaries.iter().map(|s| s.stat(m)).unzip())
+            .collect();
+        let series: Vec<ErrorBarSeries> = ["Train", "Test"]
+            .into_iter()
+            .zip(&columns)
+            .map(|(label, (mean, std))| ErrorBarSeries {
+                label,
+                x: &x,
+                mean,
+                std,
+            })
+            .collect();
+        sweep_figure(&x_label, y_label, &series, &dir.join(stem))?;
+    }
+    Ok(())
+}
+
+/// Rewrites summary.csv and, when any run finished, the figures.
+pub fn write_results(dir: &Path, spec: &SweepSpec, rows: &[RunRecord]) -> Result<()> {
+    let summaries = summarise(spec, rows);
+    write_summary(&dir.join(SUMMARY_FILE), &summaries)?;
+    if !summaries.is_empty() {
+        write_figures(dir, spec, &summaries)?;
+    }
+    Ok(())
+}
