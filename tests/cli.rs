@@ -247,10 +247,10 @@ fn a_config_file_may_give_only_some_fields() {
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("config.json")).unwrap())
             .unwrap();
-    assert_eq!(cfg["tau_ms"], 10.0);
-    assert_eq!(cfg["num_hidden"], 7);
+    assert_eq!(cfg["network"]["tau_ms"], 10.0);
+    assert_eq!(cfg["network"]["num_hidden"], 7);
     assert_eq!(
-        cfg["anf_per_ear"], 100,
+        cfg["stimulus"]["anf_per_ear"], 100,
         "a missing field keeps the notebook's value"
     );
 

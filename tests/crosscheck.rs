@@ -14,15 +14,14 @@ use std::process::Command;
 use std::sync::OnceLock;
 
 use serde_json::Value;
-use snnloc::config::{Config, Engine, RngMode};
+use snnloc::config::{Config, EngineChoice, RngMode};
 use snnloc::data::data_generator;
-use snnloc::engine::loss_and_gradients;
+use snnloc::engine::{fused, reference, Engine};
 use snnloc::experiment;
 use snnloc::labels::discretise;
-use snnloc::network::{init_weight_matrices, snn, Weights};
+use snnloc::model::{init_weight_matrices, Surrogate, Weights};
 use snnloc::seed::seed_torch;
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
-use snnloc::surrogate::spike;
 use tch::{Device, Kind, Tensor};
 
 const SEED: u64 = 3;
@@ -32,16 +31,19 @@ const TESTING_BATCHES: usize = 2;
 const EPOCHS: usize = 2;
 
 fn config(engine: Engine) -> Config {
-    Config {
-        seed: SEED,
-        batch_size: BATCH_SIZE,
-        n_training_batches: TRAINING_BATCHES,
-        n_testing_batches: TESTING_BATCHES,
-        epochs: EPOCHS,
-        rng: RngMode::Numpy,
-        engine,
-        ..Config::default()
-    }
+    let mut cfg = Config::default();
+    cfg.run.seed = SEED;
+    cfg.data.batch_size = BATCH_SIZE;
+    cfg.data.n_training_batches = TRAINING_BATCHES;
+    cfg.data.n_testing_batches = TESTING_BATCHES;
+    cfg.training.epochs = EPOCHS;
+    cfg.run.rng = RngMode::Numpy;
+    cfg.run.engine = match engine {
+        Engine::Reference => EngineChoice::Reference,
+        Engine::Fused => EngineChoice::Fused,
+    };
+    assert_eq!(Engine::resolve(&cfg, Device::Cpu).unwrap(), engine);
+    cfg
 }
 
 fn repo() -> &'static Path {
@@ -166,11 +168,11 @@ fn assert_close(what: &str, rust: &Tensor, python: &Tensor, tol: f64) {
 /// The first training batch as reference.py formed it: samples
 /// `first_perm[..batch_size]` of its training set, spikes and classes.
 fn first_batch(r: &Reference, cfg: &Config) -> (Tensor, Tensor) {
-    let idx = r.tensor("first_perm").narrow(0, 0, cfg.batch_size as i64);
+    let idx = r.tensor("first_perm").narrow(0, 0, cfg.data.batch_size as i64);
     let spikes = r.tensor("train_spikes").index_select(0, &idx);
     let labels = discretise(
         &r.tensor("train_ipds").index_select(0, &idx),
-        cfg.num_classes,
+        cfg.data.num_classes,
     )
     .expect("discretise");
     (spikes, labels)
@@ -183,8 +185,8 @@ fn assert_first_batch_matches(r: &Reference, engine: Engine, w: &Weights, gradie
     let cfg = config(engine);
     let (spikes, labels) = first_batch(r, &cfg);
     let output = match engine {
-        Engine::Reference => tch::no_grad(|| snn(&spikes, w, &cfg)),
-        _ => snnloc::fused::snn(&spikes, w, &cfg),
+        Engine::Reference => tch::no_grad(|| reference::snn(&spikes, w, &cfg)),
+        Engine::Fused => fused::snn(&spikes, w, &cfg),
     }
     .unwrap();
     assert_close(
@@ -193,7 +195,7 @@ fn assert_first_batch_matches(r: &Reference, engine: Engine, w: &Weights, gradie
         r.tensor("first_output"),
         1e-6,
     );
-    let grads = loss_and_gradients(engine, &spikes, &labels, w, &cfg).unwrap();
+    let grads = engine.loss_and_gradients(&spikes, &labels, w, &cfg).unwrap();
     let want_loss = r.tensor("first_loss").double_value(&[0]);
     assert!(
         (grads.loss - want_loss).abs() <= 1e-6 * want_loss.abs(),
@@ -244,7 +246,7 @@ fn reference_engine_matches_notebook_draw_for_draw() {
     assert_identical("initial W2", &w.w2, r.tensor("w2_init"));
     let n = cfg.n_training_samples() as i64;
     let indices = Tensor::arange(n, (Kind::Int64, Device::Cpu));
-    let batches: Vec<Tensor> = data_generator(&indices, &train.spikes, cfg.batch_size)
+    let batches: Vec<Tensor> = data_generator(&indices, &train.spikes, cfg.data.batch_size)
         .unwrap()
         .map(|batch| batch.unwrap().targets)
         .collect();
@@ -259,7 +261,7 @@ fn reference_engine_matches_notebook_draw_for_draw() {
     drop(generator);
 
     // The whole run, seeded as the CLI seeds it.
-    let outcome = experiment::run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let outcome = experiment::run(&cfg, Device::Cpu, Engine::Reference, |_| {}).unwrap();
     let want: Vec<f64> = serde_json::from_value(r.json["loss_hist"].clone()).unwrap();
     assert_eq!(outcome.loss.len(), want.len(), "epochs in the loss history");
     for (epoch, (got, want)) in outcome.loss.iter().zip(&want).enumerate() {
@@ -323,7 +325,7 @@ fn surrogate_matches_notebook_autograd_function() {
     let x = t["x"].copy().set_requires_grad(true);
     for beta in [5.0, 0.7] {
         let key = if beta == 5.0 { "5" } else { "0.7" };
-        let y = spike(&x, beta);
+        let y = Surrogate { beta }.spike(&x);
         // Seeding the backward pass with grad_out through `sum(y * grad_out)`
         // hands autograd exactly grad_out (ones times grad_out).
         let grad = Tensor::run_backward(

@@ -2,28 +2,28 @@
 
 use std::f64::consts::PI;
 
-use snnloc::config::{Config, Engine, PhaseOffset};
+use snnloc::config::{Config, EngineChoice, PhaseOffset};
 use snnloc::data::data_generator;
-use snnloc::engine::{class_scores, loss_and_gradients};
+use snnloc::engine::{fused, reference, Engine};
 use snnloc::labels::{continuise, discretise};
-use snnloc::network::{init_weight_matrices, lif_step, readout_step, snn, torch_fan_in, Weights};
+use snnloc::model::lif::{lif_step, LifParams};
+use snnloc::model::readout::{readout_step, ReadoutParams};
+use snnloc::model::weights::torch_fan_in;
+use snnloc::model::{init_weight_matrices, Surrogate, Weights};
 use snnloc::seed::seed_torch;
 use snnloc::stimulus::{
     expected_spike_probability, firing_probabilities, input_signal, random_ipd_input_signal,
     StimulusRng,
 };
-use snnloc::surrogate::spike;
-use snnloc::{fused, network};
 use tch::{Device, Kind, Tensor};
 
 fn small() -> Config {
-    Config {
-        batch_size: 16,
-        n_training_batches: 4,
-        n_testing_batches: 2,
-        epochs: 2,
-        ..Config::default()
-    }
+    let mut cfg = Config::default();
+    cfg.data.batch_size = 16;
+    cfg.data.n_training_batches = 4;
+    cfg.data.n_testing_batches = 2;
+    cfg.training.epochs = 2;
+    cfg
 }
 
 fn to_vec(t: &Tensor) -> Vec<f32> {
@@ -33,10 +33,8 @@ fn to_vec(t: &Tensor) -> Vec<f32> {
 #[test]
 fn stimulus_has_the_notebook_shapes_and_spike_rate() {
     for envelope_power in [0.0, 1.0, 2.0, 2.5, 10.0] {
-        let cfg = Config {
-            envelope_power,
-            ..Config::default()
-        };
+        let mut cfg = Config::default();
+        cfg.stimulus.envelope_power = envelope_power;
         let mut rng = StimulusRng::new(&cfg).unwrap();
         let data = random_ipd_input_signal(&cfg, 256, &mut rng, Device::Cpu).unwrap();
         assert_eq!(data.ipd.size(), [256]);
@@ -63,7 +61,7 @@ fn stimulus_has_the_notebook_shapes_and_spike_rate() {
 #[test]
 fn ipd_shifts_only_the_second_ear() {
     let cfg = Config::default();
-    let anf = cfg.anf_per_ear;
+    let anf = cfg.stimulus.anf_per_ear;
     let centred = firing_probabilities(&cfg, 0.0, 0.3);
     let shifted = firing_probabilities(&cfg, 0.7, 0.3);
     for t in 0..cfg.duration_steps() {
@@ -80,10 +78,8 @@ fn ipd_shifts_only_the_second_ear() {
 
     // In generated spikes: many samples of one IPD give the first ear the
     // same firing rate whatever the IPD, and the second ear its shifted one.
-    let cfg = Config {
-        phase_offset: PhaseOffset::PerCall,
-        ..Config::default()
-    };
+    let mut cfg = Config::default();
+    cfg.stimulus.phase_offset = PhaseOffset::PerCall;
     let rates = |ipd: f64| {
         let mut rng = StimulusRng::new(&cfg).unwrap();
         let data = input_signal(&cfg, &vec![ipd; 2000], &mut rng, Device::Cpu).unwrap();
@@ -129,7 +125,8 @@ fn surrogate_is_heaviside_forward_and_sigmoid_derivative_backward() {
     let beta = 5.0;
     let values = [-2.0f32, -0.3, -1e-7, 0.0, 1e-7, 0.25, 1.5];
     let x = Tensor::from_slice(&values).set_requires_grad(true);
-    let y = spike(&x, beta);
+    let surrogate = Surrogate { beta };
+    let y = surrogate.spike(&x);
     assert_eq!(to_vec(&y), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
     let upstream = Tensor::from_slice(&[1.0f32, 2.0, -1.0, 0.5, 3.0, 1.0, -2.0]);
     let grad = Tensor::run_backward(&[(&y * &upstream).sum(Kind::Float)], &[&x], false, false);
@@ -137,6 +134,12 @@ fn surrogate_is_heaviside_forward_and_sigmoid_derivative_backward() {
         let sig = 1.0 / (1.0 + (-beta * v as f64).exp());
         let want = u as f64 * beta * sig * (1.0 - sig);
         assert!((*g as f64 - want).abs() < 1e-6, "x={v}: {g} vs {want}");
+    }
+    // The fused engine's form of the same derivative.
+    let derivative = to_vec(&surrogate.derivative(&x.detach()));
+    let through_autograd = to_vec(&(&grad[0] / &upstream));
+    for (d, a) in derivative.iter().zip(&through_autograd) {
+        assert!((d - a).abs() <= 1e-6 * a.abs().max(1e-3), "{derivative:?} vs {through_autograd:?}");
     }
 }
 
@@ -147,13 +150,17 @@ fn lif_layer_follows_the_notebook_update_order_by_hand() {
     // t=1: v=0.8    → new_v = (0.4 + 0.9)·1 = 1.3, s = H(0.8 - 1) = 0
     // t=2: v=1.3    → new_v = (0.65 + 0.3)·1 = 0.95, s = H(1.3 - 1) = 1
     // t=3: v=0.95, s=1 → new_v = (0.475 + 0.3)·0 = 0 (reset), s = H(-0.05) = 0
-    let (alpha, beta) = (0.5, 5.0);
+    let lif = LifParams {
+        alpha: 0.5,
+        threshold: 1.0,
+        surrogate: Surrogate { beta: 5.0 },
+    };
     let inputs = [0.8f32, 0.9, 0.3, 0.3];
     let mut v = Tensor::zeros([1, 1], (Kind::Float, Device::Cpu));
     let mut s = v.zeros_like();
     let mut trace = vec![];
     for h in inputs {
-        (v, s) = lif_step(&v, &s, &Tensor::from_slice(&[h]).view([1, 1]), alpha, beta);
+        (v, s) = lif_step(&v, &s, &Tensor::from_slice(&[h]).view([1, 1]), &lif);
         trace.push((to_vec(&v)[0], to_vec(&s)[0]));
     }
     let want = [(0.8, 0.0), (1.3, 0.0), (0.95, 1.0), (0.0, 0.0)];
@@ -163,7 +170,10 @@ fn lif_layer_follows_the_notebook_update_order_by_hand() {
     let u = readout_step(
         &Tensor::from_slice(&[2.0f32]),
         &Tensor::from_slice(&[1.0f32]),
-        alpha,
+        &ReadoutParams {
+            alpha: 0.5,
+            scale: 0.01,
+        },
     );
     assert_eq!(to_vec(&u), [2.0]);
 }
@@ -186,16 +196,14 @@ fn weights_use_torch_fan_in_and_bounds() {
 
 /// One batch of real stimulus and freshly initialised weights.
 fn batch_and_weights(cfg: &Config, seed: u64) -> (Tensor, Tensor, Weights) {
-    let cfg = Config {
-        seed,
-        ..cfg.clone()
-    };
+    let mut cfg = cfg.clone();
+    cfg.run.seed = seed;
     let mut rng = StimulusRng::new(&cfg).unwrap();
     let _generator = seed_torch(seed);
-    let data = random_ipd_input_signal(&cfg, cfg.batch_size, &mut rng, Device::Cpu).unwrap();
+    let data = random_ipd_input_signal(&cfg, cfg.data.batch_size, &mut rng, Device::Cpu).unwrap();
     let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
-    let labels = discretise(&data.ipd, cfg.num_classes).unwrap();
-    let batch = data_generator(&labels, &data.spikes, cfg.batch_size)
+    let labels = discretise(&data.ipd, cfg.data.num_classes).unwrap();
+    let batch = data_generator(&labels, &data.spikes, cfg.data.batch_size)
         .unwrap()
         .next()
         .unwrap()
@@ -213,7 +221,7 @@ fn fused_engine_matches_the_reference_engine() {
     let cfg = small();
     for seed in [0, 1, 2] {
         let (spikes, labels, w) = batch_and_weights(&cfg, seed);
-        let reference_out = tch::no_grad(|| snn(&spikes, &w, &cfg)).unwrap();
+        let reference_out = tch::no_grad(|| reference::snn(&spikes, &w, &cfg)).unwrap();
         let fused_out = fused::snn(&spikes, &w, &cfg).unwrap();
         assert!(
             reference_out.equal(&fused_out),
@@ -222,8 +230,8 @@ fn fused_engine_matches_the_reference_engine() {
         let hidden_active = reference_out.abs().sum(Kind::Float).double_value(&[]);
         assert!(hidden_active > 0.0, "a silent network proves nothing");
 
-        let r = loss_and_gradients(Engine::Reference, &spikes, &labels, &w, &cfg).unwrap();
-        let f = loss_and_gradients(Engine::Fused, &spikes, &labels, &w, &cfg).unwrap();
+        let r = Engine::Reference.loss_and_gradients(&spikes, &labels, &w, &cfg).unwrap();
+        let f = Engine::Fused.loss_and_gradients(&spikes, &labels, &w, &cfg).unwrap();
         assert_eq!(r.loss, f.loss, "seed {seed}: losses differ");
         let (d1, d2) = (
             max_relative_difference(&f.w1, &r.w1),
@@ -238,8 +246,8 @@ fn fused_engine_matches_the_reference_engine() {
             "W1 gradient vanished"
         );
 
-        let scores = class_scores(Engine::Fused, &spikes, &w, &cfg).unwrap();
-        let reference_scores = class_scores(Engine::Reference, &spikes, &w, &cfg).unwrap();
+        let scores = Engine::Fused.class_scores(&spikes, &w, &cfg).unwrap();
+        let reference_scores = Engine::Reference.class_scores(&spikes, &w, &cfg).unwrap();
         assert!(scores.equal(&reference_scores));
     }
 }
@@ -247,16 +255,18 @@ fn fused_engine_matches_the_reference_engine() {
 #[test]
 fn engines_train_to_the_same_loss_history() {
     let cfg = small();
-    let history = |engine| {
-        let cfg = Config {
-            engine,
-            ..cfg.clone()
-        };
-        snnloc::experiment::run(&cfg, Device::Cpu, |_| {})
+    let history = |choice, engine| {
+        let mut cfg = cfg.clone();
+        cfg.run.engine = choice;
+        assert_eq!(Engine::resolve(&cfg, Device::Cpu).unwrap(), engine);
+        snnloc::experiment::run(&cfg, Device::Cpu, engine, |_| {})
             .unwrap()
             .loss
     };
-    let (reference, fused) = (history(Engine::Reference), history(Engine::Fused));
+    let (reference, fused) = (
+        history(EngineChoice::Reference, Engine::Reference),
+        history(EngineChoice::Fused, Engine::Fused),
+    );
     for (r, f) in reference.iter().zip(&fused) {
         assert!(
             (r - f).abs() <= 1e-4 * r.abs(),
@@ -270,7 +280,7 @@ fn network_state_follows_the_batch_size() {
     let cfg = small();
     let (spikes, _, w) = batch_and_weights(&cfg, 4);
     let three = spikes.narrow(0, 0, 3);
-    let out = tch::no_grad(|| network::snn(&three, &w, &cfg)).unwrap();
+    let out = tch::no_grad(|| reference::snn(&three, &w, &cfg)).unwrap();
     assert_eq!(out.size(), [3, 100, 12]);
     assert_eq!(fused::snn(&three, &w, &cfg).unwrap().size(), [3, 100, 12]);
 }

@@ -10,8 +10,10 @@ use std::process::Output;
 mod common;
 
 use common::{assert_one_line_error, scratch_dir, snnloc};
-use snnloc::config::{Config, Engine};
+use snnloc::config::{self as options, Config};
+use snnloc::engine::Engine;
 use snnloc::sweep::{self, Launcher, Options, Shard, SweepSpec};
+use tch::Device;
 
 const EXE: &str = env!("CARGO_BIN_EXE_snnloc");
 
@@ -36,9 +38,28 @@ const TINY: [&str; 14] = [
 fn tiny_config() -> Config {
     let mut cfg = Config::default();
     for pair in TINY.chunks(2) {
-        cfg.set(pair[0], pair[1]).unwrap();
+        options::option(pair[0]).unwrap().parse(pair[1]).unwrap().apply(&mut cfg);
     }
     cfg
+}
+
+/// Starts each run as `snnloc train`, as the program's own sweep does, or
+/// as `exe` when that is another program.
+struct Child {
+    exe: &'static str,
+}
+
+impl Launcher for Child {
+    fn command(&self, config: &Path, out: &Path) -> std::process::Command {
+        let mut command = std::process::Command::new(self.exe);
+        command.arg("train").arg("--config").arg(config).arg("--out").arg(out);
+        command.args(["--no-plots", "--quiet", "--device", "cpu", "--threads", "1"]);
+        command
+    }
+
+    fn rerun(&self, cfg: &Config, swept: &str) -> String {
+        format!("seed {} {swept}", cfg.run.seed)
+    }
 }
 
 /// `snnloc sweep` over a tiny envelope-power sweep, plus `extra` flags.
@@ -112,11 +133,7 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
         &Options {
             out: out.clone(),
             shard: Shard::ALL,
-            launcher: Launcher {
-                exe: EXE.into(),
-                device: "cpu".into(),
-                threads: Some(1),
-            },
+            launcher: &Child { exe: EXE },
             jobs: 2,
             max_runs: None,
             force: false,
@@ -346,11 +363,7 @@ fn a_failing_run_is_reported_and_leaves_no_row() {
             out: out.clone(),
             shard: Shard::ALL,
             // Exits 1 without training, as a crashing run would.
-            launcher: Launcher {
-                exe: "false".into(),
-                device: "cpu".into(),
-                threads: None,
-            },
+            launcher: &Child { exe: "false" },
             jobs: 1,
             max_runs: None,
             force: false,
@@ -402,9 +415,13 @@ fn numpy_runs_of_a_sweep_use_the_engine_that_their_rerun_command_does() {
     let spec = SweepSpec::new("rng", "fast,numpy", 1, Config::default()).unwrap();
     for (job, engine) in [(0, Engine::Fused), (1, Engine::Reference)] {
         let run = spec.config(&spec.job(job)).unwrap();
-        assert_eq!(run.resolved_engine(), engine);
-        // The rerun command leaves the engine to the same rule.
-        let command = sweep::train_command(&run, &spec.param).unwrap();
-        assert!(!command.contains("--engine"), "{command}");
+        assert_eq!(Engine::resolve(&run, Device::Cpu).unwrap(), engine);
     }
+    // The rerun commands leave the engine to the same rule.
+    let out = scratch_dir("numpy-dry-run");
+    let listed = snnloc(&["sweep", "--param", "rng", "--values", "fast,numpy", "--dry-run", "--out", out.to_str().unwrap()]);
+    assert_success(&listed);
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+    assert!(listed.lines().all(|l| l.contains("--rng") && !l.contains("--engine")), "{listed}");
 }

@@ -5,47 +5,58 @@ mod common;
 use common::scratch_dir;
 use snnloc::analysis::analyse;
 use snnloc::config::{Config, PhaseOffset};
-use snnloc::experiment::run;
+use snnloc::engine::Engine;
+use snnloc::experiment::{self, Outcome};
+use snnloc::model::Weights;
 use snnloc::output::{load_weights, save_weights};
 use snnloc::seed::seed_torch;
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
 use tch::Device;
 
 fn small() -> Config {
-    Config {
-        batch_size: 64,
-        n_training_batches: 32,
-        n_testing_batches: 8,
-        // Enough to end near loss 1.0 and 60% accuracy for any seed tried,
-        // far from the thresholds below.
-        epochs: 8,
-        phase_offset: PhaseOffset::PerSample,
-        seed: 7,
-        ..Config::default()
-    }
+    let mut cfg = Config::default();
+    cfg.data.batch_size = 64;
+    cfg.data.n_training_batches = 32;
+    cfg.data.n_testing_batches = 8;
+    // Enough to end near loss 1.0 and 60% accuracy for any seed tried, far
+    // from the thresholds below.
+    cfg.training.epochs = 8;
+    cfg.stimulus.phase_offset = PhaseOffset::PerSample;
+    cfg.run.seed = 7;
+    cfg
+}
+
+fn with_epochs(epochs: usize) -> Config {
+    let mut cfg = small();
+    cfg.training.epochs = epochs;
+    cfg
+}
+
+/// A whole experiment on the CPU with the engine the config asks for.
+fn run(cfg: &Config) -> Outcome {
+    let engine = Engine::resolve(cfg, Device::Cpu).unwrap();
+    experiment::run(cfg, Device::Cpu, engine, |_| {}).unwrap()
 }
 
 #[test]
 fn same_seed_gives_identical_runs_and_another_seed_does_not() {
-    let cfg = Config {
-        epochs: 2,
-        ..small()
-    };
-    let a = run(&cfg, Device::Cpu, |_| {}).unwrap();
-    let b = run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let cfg = with_epochs(2);
+    let (a, b) = (run(&cfg), run(&cfg));
     assert_eq!(a.loss, b.loss);
     assert_eq!(a.test.accuracy_mean, b.test.accuracy_mean);
     assert_eq!(a.test.abs_error_mean, b.test.abs_error_mean);
     assert_eq!(a.train.confusion, b.train.confusion);
     assert!(a.weights.w1.equal(&b.weights.w1));
-    let c = run(&Config { seed: 8, ..cfg }, Device::Cpu, |_| {}).unwrap();
+    let mut other = cfg.clone();
+    other.run.seed = 8;
+    let c = run(&other);
     assert_ne!(a.loss, c.loss);
 }
 
 #[test]
 fn short_training_learns_well_above_chance() {
     let cfg = small();
-    let outcome = run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let outcome = run(&cfg);
     let ln12 = 12f64.ln();
     let last = *outcome.loss.last().unwrap();
     assert!(
@@ -73,11 +84,11 @@ fn short_training_learns_well_above_chance() {
         let counted: u64 = a.confusion.iter().flatten().sum();
         assert_eq!(
             counted as usize,
-            cfg.batch_size
+            cfg.data.batch_size
                 * if label == "train" {
-                    cfg.n_training_batches
+                    cfg.data.n_training_batches
                 } else {
-                    cfg.n_testing_batches
+                    cfg.data.n_testing_batches
                 }
         );
         let normalised = a.confusion_normalised();
@@ -90,11 +101,8 @@ fn short_training_learns_well_above_chance() {
 
 #[test]
 fn saved_weights_load_and_evaluate_to_the_same_accuracy() {
-    let cfg = Config {
-        epochs: 2,
-        ..small()
-    };
-    let outcome = run(&cfg, Device::Cpu, |_| {}).unwrap();
+    let cfg = with_epochs(2);
+    let outcome = run(&cfg);
     let dir = scratch_dir("weights");
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("weights.safetensors");
@@ -104,22 +112,20 @@ fn saved_weights_load_and_evaluate_to_the_same_accuracy() {
 
     // Same weights on the same test set, shuffled by the same generator
     // state, give the same analysis as inside the run.
-    let evaluate = |w: &snnloc::network::Weights| {
+    let evaluate = |w: &Weights| {
         let mut rng = StimulusRng::new(&cfg).unwrap();
         let _generator = seed_torch(99);
         let test =
             random_ipd_input_signal(&cfg, cfg.n_testing_samples(), &mut rng, Device::Cpu).unwrap();
-        analyse(&test, w, &cfg).unwrap()
+        analyse(&test, w, &cfg, Engine::Fused).unwrap()
     };
     let (a, b) = (evaluate(&outcome.weights), evaluate(&loaded));
     assert_eq!(a.accuracy_mean, b.accuracy_mean);
     assert_eq!(a.confusion, b.confusion);
 
     // The wrong shape is refused with a message naming it.
-    let other = Config {
-        num_hidden: 31,
-        ..cfg.clone()
-    };
+    let mut other = cfg.clone();
+    other.network.num_hidden = 31;
     let err = load_weights(&path, &other, Device::Cpu).err().unwrap();
     assert!(
         format!("{err:#}").contains("W1 has shape [200, 30]"),

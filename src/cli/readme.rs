@@ -2,7 +2,7 @@
 //! this test fails when the two disagree, and `SNNLOC_WRITE_README=1 cargo
 //! test` rewrites the list.
 
-use snnloc::config::{self, Group};
+use snnloc::config::{self, Group, ValueKind};
 
 use super::config_args::help;
 
@@ -16,14 +16,18 @@ fn option_tables() -> String {
         out.push_str(&format!("\n**{}** — {}\n\n", group.name(), group_blurb(group)));
         out.push_str("| flag | sweepable | meaning |\n|---|---|---|\n");
         for def in config::options().iter().filter(|d| d.group == group) {
-            let aliases = match def.aliases {
-                [] => String::new(),
-                names => format!(" (also `{}`)", names.join("`, `")),
+            let sweepable = match (def.sweepable, def.aliases) {
+                (false, _) => "no".to_string(),
+                (true, []) => "yes".to_string(),
+                (true, names) => format!("yes (also as `{}`)", names.join("`, `")),
+            };
+            let choices = match def.kind {
+                ValueKind::Choice(names) => format!(" (one of {})", names.join(", ")),
+                _ => String::new(),
             };
             out.push_str(&format!(
-                "| `--{}`{aliases} | {} | {} |\n",
+                "| `--{}` | {sweepable} | {}{choices} |\n",
                 def.name,
-                if def.sweepable { "yes" } else { "no" },
                 help(def).replace('|', "\\|")
             ));
         }
