@@ -63,7 +63,10 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 }
 
 /// A CSV file of serde records: the header is the record's field names.
-pub fn write_csv_rows<T: serde::Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Result<()> {
+pub fn write_csv_rows<T: serde::Serialize>(
+    path: &Path,
+    rows: impl IntoIterator<Item = T>,
+) -> Result<()> {
     let mut out = csv::Writer::from_writer(Vec::new());
     for row in rows {
         out.serialize(row)?;

@@ -54,7 +54,8 @@ impl StimulusRng {
     pub fn new(cfg: &Config) -> Result<Self> {
         Ok(match cfg.run.rng {
             RngMode::Fast => StimulusRng::Fast(Box::new(Xoshiro256PlusPlus::seed_from_u64(mix(
-                cfg.run.seed, 0,
+                cfg.run.seed,
+                0,
             )))),
             RngMode::Numpy => StimulusRng::Numpy(Box::new(
                 NumpyRandomState::new(cfg.run.seed).map_err(|e| anyhow::anyhow!("`seed`: {e}"))?,

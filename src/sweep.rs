@@ -62,7 +62,11 @@ pub struct Report {
 /// Runs the jobs of `opts.shard` not yet in `runs.csv`, then rewrites the
 /// summary and figures. Fails after the other jobs if any run failed.
 pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
-    anyhow::ensure!(opts.jobs >= 1, "`jobs` must be at least 1, got {}", opts.jobs);
+    anyhow::ensure!(
+        opts.jobs >= 1,
+        "`jobs` must be at least 1, got {}",
+        opts.jobs
+    );
     let out = &opts.out;
     claim_folder(
         out,
@@ -189,7 +193,11 @@ fn record(
     match row {
         Ok(row) => {
             log.append(&row)?;
-            progress.advance(&format!("{what}: {}; rerun: {}", row.headline(), task.rerun));
+            progress.advance(&format!(
+                "{what}: {}; rerun: {}",
+                row.headline(),
+                task.rerun
+            ));
             Ok(Some(row))
         }
         Err(reason) => {

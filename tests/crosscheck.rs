@@ -168,7 +168,9 @@ fn assert_close(what: &str, rust: &Tensor, python: &Tensor, tol: f64) {
 /// The first training batch as reference.py formed it: samples
 /// `first_perm[..batch_size]` of its training set, spikes and classes.
 fn first_batch(r: &Reference, cfg: &Config) -> (Tensor, Tensor) {
-    let idx = r.tensor("first_perm").narrow(0, 0, cfg.data.batch_size as i64);
+    let idx = r
+        .tensor("first_perm")
+        .narrow(0, 0, cfg.data.batch_size as i64);
     let spikes = r.tensor("train_spikes").index_select(0, &idx);
     let labels = discretise(
         &r.tensor("train_ipds").index_select(0, &idx),
@@ -195,7 +197,9 @@ fn assert_first_batch_matches(r: &Reference, engine: Engine, w: &Weights, gradie
         r.tensor("first_output"),
         1e-6,
     );
-    let grads = engine.loss_and_gradients(&spikes, &labels, w, &cfg).unwrap();
+    let grads = engine
+        .loss_and_gradients(&spikes, &labels, w, &cfg)
+        .unwrap();
     let want_loss = r.tensor("first_loss").double_value(&[0]);
     assert!(
         (grads.loss - want_loss).abs() <= 1e-6 * want_loss.abs(),

@@ -139,7 +139,10 @@ fn surrogate_is_heaviside_forward_and_sigmoid_derivative_backward() {
     let derivative = to_vec(&surrogate.derivative(&x.detach()));
     let through_autograd = to_vec(&(&grad[0] / &upstream));
     for (d, a) in derivative.iter().zip(&through_autograd) {
-        assert!((d - a).abs() <= 1e-6 * a.abs().max(1e-3), "{derivative:?} vs {through_autograd:?}");
+        assert!(
+            (d - a).abs() <= 1e-6 * a.abs().max(1e-3),
+            "{derivative:?} vs {through_autograd:?}"
+        );
     }
 }
 
@@ -230,8 +233,12 @@ fn fused_engine_matches_the_reference_engine() {
         let hidden_active = reference_out.abs().sum(Kind::Float).double_value(&[]);
         assert!(hidden_active > 0.0, "a silent network proves nothing");
 
-        let r = Engine::Reference.loss_and_gradients(&spikes, &labels, &w, &cfg).unwrap();
-        let f = Engine::Fused.loss_and_gradients(&spikes, &labels, &w, &cfg).unwrap();
+        let r = Engine::Reference
+            .loss_and_gradients(&spikes, &labels, &w, &cfg)
+            .unwrap();
+        let f = Engine::Fused
+            .loss_and_gradients(&spikes, &labels, &w, &cfg)
+            .unwrap();
         assert_eq!(r.loss, f.loss, "seed {seed}: losses differ");
         let (d1, d2) = (
             max_relative_difference(&f.w1, &r.w1),

@@ -14,15 +14,30 @@ use tch::Device;
 
 /// A network and data set that train in a fraction of a second.
 const TINY: [&str; 14] = [
-    "--anf-per-ear", "10", "--duration-ms", "20", "--batch-size", "8",
-    "--n-training-batches", "2", "--n-testing-batches", "1", "--epochs", "1",
-    "--num-hidden", "5",
+    "--anf-per-ear",
+    "10",
+    "--duration-ms",
+    "20",
+    "--batch-size",
+    "8",
+    "--n-training-batches",
+    "2",
+    "--n-testing-batches",
+    "1",
+    "--epochs",
+    "1",
+    "--num-hidden",
+    "5",
 ];
 
 fn tiny() -> Config {
     let mut cfg = Config::default();
     for pair in TINY.chunks(2) {
-        config::option(pair[0]).unwrap().parse(pair[1]).unwrap().apply(&mut cfg);
+        config::option(pair[0])
+            .unwrap()
+            .parse(pair[1])
+            .unwrap()
+            .apply(&mut cfg);
     }
     cfg
 }
@@ -47,19 +62,45 @@ fn read_config(path: &Path) -> Config {
 /// two configs agree on everything but the seed.
 fn walk(def: &'static OptionDef, root: &Path) -> Result<(), String> {
     let value = other_value(def);
-    let (train_dir, sweep_dir) = (root.join(def.name), root.join(format!("sweep-{}", def.name)));
+    let (train_dir, sweep_dir) = (
+        root.join(def.name),
+        root.join(format!("sweep-{}", def.name)),
+    );
     let flag = format!("--{}", def.name);
-    let mut train = vec!["train", flag.as_str(), &value, "--no-plots", "--quiet", "--threads", "1"];
     let train_out = train_dir.to_str().unwrap().to_string();
-    train.extend(["--out", &train_out]);
+    let mut train = vec![
+        "train",
+        "--no-plots",
+        "--quiet",
+        "--threads",
+        "1",
+        "--out",
+        &train_out,
+    ];
+    // After TINY, which may give the same flag: the last one wins.
     train.extend(TINY);
+    train.extend([flag.as_str(), &value]);
     let sweep_out = sweep_dir.to_str().unwrap().to_string();
-    let mut sweep = vec!["sweep", "--param", def.name, "--values", &value, "--quiet", "--threads", "1", "--out", &sweep_out];
+    let mut sweep = vec![
+        "sweep",
+        "--param",
+        def.name,
+        "--values",
+        &value,
+        "--quiet",
+        "--threads",
+        "1",
+        "--out",
+        &sweep_out,
+    ];
     sweep.extend(TINY);
     for args in [&train, &sweep] {
         let out = snnloc(args);
         if !out.status.success() {
-            return Err(format!("{args:?}: {}", String::from_utf8_lossy(&out.stderr)));
+            return Err(format!(
+                "{args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
     let trained = read_config(&train_dir.join("config.json"));
@@ -79,7 +120,10 @@ fn walk(def: &'static OptionDef, root: &Path) -> Result<(), String> {
     }
     child.run.seed = trained.run.seed;
     if child != trained {
-        return Err(format!("{}: the sweep's child config differs from train's: {child:?} vs {trained:?}", def.name));
+        return Err(format!(
+            "{}: the sweep's child config differs from train's: {child:?} vs {trained:?}",
+            def.name
+        ));
     }
     Ok(())
 }
@@ -87,16 +131,31 @@ fn walk(def: &'static OptionDef, root: &Path) -> Result<(), String> {
 #[test]
 fn every_sweepable_option_travels_from_flag_to_the_sweeps_child_config() {
     let root = scratch_dir("options-walk");
-    let sweepable: Vec<&'static OptionDef> = config::options().iter().filter(|d| d.sweepable).collect();
-    assert!(sweepable.len() >= 17, "only {} sweepable options", sweepable.len());
+    let sweepable: Vec<&'static OptionDef> =
+        config::options().iter().filter(|d| d.sweepable).collect();
+    assert!(
+        sweepable.len() >= 17,
+        "only {} sweepable options",
+        sweepable.len()
+    );
     // Two walkers at a time: each runs single-threaded trainings.
     let root = &root;
     let failures: Vec<String> = thread::scope(|s| {
         let walkers: Vec<_> = sweepable
             .chunks(sweepable.len().div_ceil(2))
-            .map(|chunk| s.spawn(move || chunk.iter().filter_map(|d| walk(d, root).err()).collect::<Vec<_>>()))
+            .map(|chunk| {
+                s.spawn(move || {
+                    chunk
+                        .iter()
+                        .filter_map(|d| walk(d, root).err())
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
-        walkers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+        walkers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
     });
     assert!(failures.is_empty(), "{failures:#?}");
     std::fs::remove_dir_all(&root).unwrap();
@@ -104,32 +163,57 @@ fn every_sweepable_option_travels_from_flag_to_the_sweeps_child_config() {
 
 #[test]
 fn names_aliases_and_json_keys_find_their_option() {
-    for (name, key) in [("tau", "tau_ms"), ("--dt-ms", "dt_ms"), ("num_hidden", "num_hidden"), ("duration", "duration_ms")] {
+    for (name, key) in [
+        ("tau", "tau_ms"),
+        ("--dt-ms", "dt_ms"),
+        ("num_hidden", "num_hidden"),
+        ("duration", "duration_ms"),
+    ] {
         assert_eq!(config::option(name).unwrap().key, key);
     }
-    assert!(config::option("tau-msec").unwrap_err().to_string().contains("unknown option 'tau-msec'"));
+    assert!(config::option("tau-msec")
+        .unwrap_err()
+        .to_string()
+        .contains("unknown option 'tau-msec'"));
     for def in config::options() {
-        assert_eq!(def.name, def.key.replace('_', "-"), "flag and JSON key spell one name");
+        assert_eq!(
+            def.name,
+            def.key.replace('_', "-"),
+            "flag and JSON key spell one name"
+        );
         assert!(!def.help().is_empty(), "{} has no help", def.name);
     }
 }
 
 #[test]
 fn config_files_may_be_grouped_or_flat_and_misspelt_keys_are_named() {
-    let grouped: Config = serde_json::from_str(r#"{"network": {"tau_ms": 2}, "run": {"rng": "numpy"}}"#).unwrap();
+    let grouped: Config =
+        serde_json::from_str(r#"{"network": {"tau_ms": 2}, "run": {"rng": "numpy"}}"#).unwrap();
     let flat: Config = serde_json::from_str(r#"{"tau_ms": 2, "rng": "numpy"}"#).unwrap();
     assert_eq!(grouped, flat);
-    assert_eq!((grouped.network.tau_ms, grouped.run.rng), (2.0, RngMode::Numpy));
+    assert_eq!(
+        (grouped.network.tau_ms, grouped.run.rng),
+        (2.0, RngMode::Numpy)
+    );
     assert_eq!(grouped.data, Config::default().data);
-    let roundtrip: Config = serde_json::from_str(&serde_json::to_string(&grouped).unwrap()).unwrap();
+    let roundtrip: Config =
+        serde_json::from_str(&serde_json::to_string(&grouped).unwrap()).unwrap();
     assert_eq!(roundtrip, grouped);
     for (json, needle) in [
-        (r#"{"network": {"tau_m": 2}}"#, "unknown field `tau_m` in `network`"),
+        (
+            r#"{"network": {"tau_m": 2}}"#,
+            "unknown field `tau_m` in `network`",
+        ),
         (r#"{"tau_m": 2}"#, "unknown field `tau_m`"),
-        (r#"{"data": {"tau_ms": 2}}"#, "unknown field `tau_ms` in `data`"),
+        (
+            r#"{"data": {"tau_ms": 2}}"#,
+            "unknown field `tau_ms` in `data`",
+        ),
         (r#"{"epochs": "ten"}"#, "`epochs`"),
     ] {
-        let err = serde_json::from_str::<Config>(json).unwrap_err().to_string();
+        let err = serde_json::from_str::<Config>(json)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains(needle), "{json}: {err}");
     }
 
@@ -137,7 +221,10 @@ fn config_files_may_be_grouped_or_flat_and_misspelt_keys_are_named() {
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("config.json");
     std::fs::write(&file, r#"{"network": {"num_hiden": 3}}"#).unwrap();
-    assert_one_line_error(&["train", "--config", file.to_str().unwrap()], "unknown field `num_hiden` in `network`");
+    assert_one_line_error(
+        &["train", "--config", file.to_str().unwrap()],
+        "unknown field `num_hiden` in `network`",
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -146,16 +233,45 @@ fn the_engine_is_decided_once_from_config_and_device() {
     let mut cfg = Config::default();
     let cuda = Device::Cuda(0);
     let cases = [
-        (EngineChoice::Auto, RngMode::Fast, Device::Cpu, Some(Engine::Fused)),
-        (EngineChoice::Auto, RngMode::Numpy, Device::Cpu, Some(Engine::Reference)),
-        (EngineChoice::Auto, RngMode::Fast, cuda, Some(Engine::Reference)),
-        (EngineChoice::Reference, RngMode::Fast, Device::Cpu, Some(Engine::Reference)),
-        (EngineChoice::Fused, RngMode::Numpy, Device::Cpu, Some(Engine::Fused)),
+        (
+            EngineChoice::Auto,
+            RngMode::Fast,
+            Device::Cpu,
+            Some(Engine::Fused),
+        ),
+        (
+            EngineChoice::Auto,
+            RngMode::Numpy,
+            Device::Cpu,
+            Some(Engine::Reference),
+        ),
+        (
+            EngineChoice::Auto,
+            RngMode::Fast,
+            cuda,
+            Some(Engine::Reference),
+        ),
+        (
+            EngineChoice::Reference,
+            RngMode::Fast,
+            Device::Cpu,
+            Some(Engine::Reference),
+        ),
+        (
+            EngineChoice::Fused,
+            RngMode::Numpy,
+            Device::Cpu,
+            Some(Engine::Fused),
+        ),
         (EngineChoice::Fused, RngMode::Fast, cuda, None),
     ];
     for (choice, rng, device, want) in cases {
         (cfg.run.engine, cfg.run.rng) = (choice, rng);
         let got = Engine::resolve(&cfg, device);
-        assert_eq!(got.as_ref().ok(), want.as_ref(), "{choice} {rng} {device:?}: {got:?}");
+        assert_eq!(
+            got.as_ref().ok(),
+            want.as_ref(),
+            "{choice} {rng} {device:?}: {got:?}"
+        );
     }
 }

@@ -38,7 +38,11 @@ const TINY: [&str; 14] = [
 fn tiny_config() -> Config {
     let mut cfg = Config::default();
     for pair in TINY.chunks(2) {
-        options::option(pair[0]).unwrap().parse(pair[1]).unwrap().apply(&mut cfg);
+        options::option(pair[0])
+            .unwrap()
+            .parse(pair[1])
+            .unwrap()
+            .apply(&mut cfg);
     }
     cfg
 }
@@ -52,13 +56,22 @@ struct Child {
 impl Launcher for Child {
     fn command(&self, config: &Path, out: &Path) -> std::process::Command {
         let mut command = std::process::Command::new(self.exe);
-        command.arg("train").arg("--config").arg(config).arg("--out").arg(out);
+        command
+            .arg("train")
+            .arg("--config")
+            .arg(config)
+            .arg("--out")
+            .arg(out);
         command.args(["--no-plots", "--quiet", "--device", "cpu", "--threads", "1"]);
         command
     }
 
     fn rerun(&self, cfg: &Config, swept: &str) -> String {
-        format!("seed {} {swept}", cfg.run.seed)
+        let flags = cfg.differences(&["seed", swept]);
+        let flags = flags
+            .iter()
+            .map(|(def, value)| format!(" --{} {value}", def.name));
+        format!("snnloc train{}", flags.collect::<String>())
     }
 }
 
@@ -307,7 +320,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (
             vec!["--param", "nope", "--values", "1"],
-            "unknown parameter 'nope'",
+            "--param: unknown option 'nope'",
         ),
         (vec!["--param", "seed", "--values", "1,2"], "--param seed"),
         (ep(&["--values", "5:1:1"]), "stop"),
@@ -336,7 +349,11 @@ fn bad_input_is_one_line_and_writes_nothing() {
         .iter()
         .map(|f| fs::read(out.join(f)).unwrap())
         .collect();
-    assert_refused(&out, &[&args[..], &["--lr", "0.1"]].concat(), "base.lr");
+    assert_refused(
+        &out,
+        &[&args[..], &["--lr", "0.1"]].concat(),
+        "base.training.lr",
+    );
     assert_refused(&out, &[&args[..], &["--shard", "1/2"]].concat(), "shard.");
     let after: Vec<_> = ["sweep.json", "runs.csv"]
         .iter()
@@ -419,9 +436,23 @@ fn numpy_runs_of_a_sweep_use_the_engine_that_their_rerun_command_does() {
     }
     // The rerun commands leave the engine to the same rule.
     let out = scratch_dir("numpy-dry-run");
-    let listed = snnloc(&["sweep", "--param", "rng", "--values", "fast,numpy", "--dry-run", "--out", out.to_str().unwrap()]);
+    let listed = snnloc(&[
+        "sweep",
+        "--param",
+        "rng",
+        "--values",
+        "fast,numpy",
+        "--dry-run",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
     assert_success(&listed);
     let listed = String::from_utf8_lossy(&listed.stdout);
     assert_eq!(listed.lines().count(), 2, "{listed}");
-    assert!(listed.lines().all(|l| l.contains("--rng") && !l.contains("--engine")), "{listed}");
+    assert!(
+        listed
+            .lines()
+            .all(|l| l.contains("--rng") && !l.contains("--engine")),
+        "{listed}"
+    );
 }

@@ -78,7 +78,13 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let printer = notebook_printer(quiet, cfg.data.num_classes);
     let outcome = experiment::run(&cfg, device, engine, printer)?;
-    write_run(&out, &cfg, &Metrics::new(&outcome, cfg.data.num_classes, device, engine), &outcome, !args.no_plots)?;
+    write_run(
+        &out,
+        &cfg,
+        &Metrics::new(&outcome, cfg.data.num_classes, device, engine),
+        &outcome,
+        !args.no_plots,
+    )?;
     if !quiet {
         let s = &outcome.seconds;
         println!(

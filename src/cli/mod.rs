@@ -18,6 +18,8 @@ pub use config_args::ConfigArgs;
 #[command(
     name = "snnloc",
     version,
+    // Scripts append overrides (`--epochs 2 ... --epochs 5`): the last wins.
+    args_override_self = true,
     about = "Train spiking neural networks with surrogate gradients to localise sounds from their interaural phase difference",
     long_about = None
 )]

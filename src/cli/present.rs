@@ -12,7 +12,10 @@ use super::Cli;
 pub fn error(e: &anyhow::Error) -> String {
     let flags: Vec<String> = Cli::command()
         .get_subcommands()
-        .flat_map(|sub| sub.get_arguments().filter_map(|a| a.get_long().map(String::from)))
+        .flat_map(|sub| {
+            sub.get_arguments()
+                .filter_map(|a| a.get_long().map(String::from))
+        })
         .collect();
     with_flags(&snnloc::error::one_line(e), |name| {
         flags.iter().any(|f| f == name)

@@ -13,7 +13,11 @@ const END: &str = "<!-- end of options -->";
 fn option_tables() -> String {
     let mut out = String::new();
     for &group in Group::ALL {
-        out.push_str(&format!("\n**{}** — {}\n\n", group.name(), group_blurb(group)));
+        out.push_str(&format!(
+            "\n**{}** — {}\n\n",
+            group.name(),
+            group_blurb(group)
+        ));
         out.push_str("| flag | sweepable | meaning |\n|---|---|---|\n");
         for def in config::options().iter().filter(|d| d.group == group) {
             let sweepable = match (def.sweepable, def.aliases) {

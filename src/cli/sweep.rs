@@ -43,14 +43,11 @@ impl Launcher for ChildTrain {
 /// option that differs from the defaults, and always the seed and the swept
 /// option.
 pub fn train_command(cfg: &Config, swept: &str) -> String {
-    let defaults = Config::default();
-    let mut words = vec!["snnloc train".to_string()];
-    for (def, value) in cfg.values() {
-        if ["seed", swept].contains(&def.name) || value != def.text(&defaults) {
-            words.push(format!("--{} {value}", def.name));
-        }
-    }
-    words.join(" ")
+    let flags = cfg.differences(&["seed", swept]);
+    let flags = flags
+        .iter()
+        .map(|(def, value)| format!(" --{} {value}", def.name));
+    format!("snnloc train{}", flags.collect::<String>())
 }
 
 /// Splits the cores among parallel runs: libtorch gives every process a

@@ -19,7 +19,10 @@ pub struct Setting {
 }
 
 impl Setting {
-    pub(crate) fn new(option: &'static str, apply: impl Fn(&mut Config) + Send + Sync + 'static) -> Self {
+    pub(crate) fn new(
+        option: &'static str,
+        apply: impl Fn(&mut Config) + Send + Sync + 'static,
+    ) -> Self {
         Setting {
             option,
             apply: Arc::new(apply),
@@ -61,6 +64,12 @@ pub struct OptionDef {
     pub(crate) from_json: fn(&'static str, serde_json::Value) -> Result<Setting, String>,
     pub(crate) text: fn(&Config) -> String,
     pub(crate) check: fn(&Config) -> Result<(), String>,
+}
+
+impl fmt::Debug for OptionDef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OptionDef({})", self.name)
+    }
 }
 
 impl OptionDef {
@@ -123,14 +132,18 @@ pub mod check {
 
     pub fn positive(&value: &f64) -> Result<(), String> {
         if !(value.is_finite() && value > 0.0) {
-            return Err(format!("must be a finite number greater than 0, got {value}"));
+            return Err(format!(
+                "must be a finite number greater than 0, got {value}"
+            ));
         }
         Ok(())
     }
 
     pub fn non_negative(&value: &f64) -> Result<(), String> {
         if !(value.is_finite() && value >= 0.0) {
-            return Err(format!("must be a finite number of at least 0, got {value}"));
+            return Err(format!(
+                "must be a finite number of at least 0, got {value}"
+            ));
         }
         Ok(())
     }

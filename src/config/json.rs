@@ -33,7 +33,10 @@ impl Config {
 
     fn apply_group(&mut self, group: Group, value: Value) -> Result<(), String> {
         let Value::Object(entries) = value else {
-            return Err(format!("`{}` must be a JSON object of options", group.key()));
+            return Err(format!(
+                "`{}` must be a JSON object of options",
+                group.key()
+            ));
         };
         entries
             .into_iter()

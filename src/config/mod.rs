@@ -15,8 +15,8 @@ pub mod value;
 
 use anyhow::{bail, Result};
 
-pub use define::{check, OptionDef, Setting};
 use define::define_options;
+pub use define::{check, OptionDef, Setting};
 use value::choice;
 pub use value::{OptionValue, ValueKind};
 
@@ -118,6 +118,10 @@ define_options! {
         /// Membrane time constant (hidden and readout layers)
         tau_ms: f64 = 20.0;
             unit "ms", check check::positive, aliases ["tau"], sweep true;
+        /// Membrane potential at which a hidden neuron spikes (the notebook's
+        /// `mem - 1`)
+        threshold: f64 = 1.0;
+            unit "", check check::positive, aliases [], sweep true;
         /// Surrogate gradient steepness
         beta: f64 = 5.0;
             unit "", check check::positive, aliases [], sweep true;
@@ -164,7 +168,11 @@ pub fn option(name: &str) -> Result<&'static OptionDef> {
         Some(def) => Ok(def),
         None => bail!(
             "unknown option '{name}'; choose one of: {}",
-            options().iter().map(|d| d.name).collect::<Vec<_>>().join(", ")
+            options()
+                .iter()
+                .map(|d| d.name)
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -221,6 +229,16 @@ impl Config {
     /// Every option's value, by option, in definition order.
     pub fn values(&self) -> impl Iterator<Item = (&'static OptionDef, String)> + '_ {
         options().iter().map(move |def| (def, def.text(self)))
+    }
+
+    /// The options whose value differs from the notebook's, and those named
+    /// in `always`, with their values, in definition order: what it takes
+    /// to repeat this config from the defaults.
+    pub fn differences(&self, always: &[&str]) -> Vec<(&'static OptionDef, String)> {
+        let defaults = Config::default();
+        self.values()
+            .filter(|(def, value)| always.contains(&def.name) || *value != def.text(&defaults))
+            .collect()
     }
 
     /// Checks every constraint; the error names the option to change.

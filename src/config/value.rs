@@ -18,7 +18,9 @@ pub enum ValueKind {
 }
 
 /// A value an option can hold.
-pub trait OptionValue: Clone + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static {
+pub trait OptionValue:
+    Clone + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
+{
     const KIND: ValueKind;
 
     /// Reads a value typed by a person; the error says what was expected.

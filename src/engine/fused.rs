@@ -19,11 +19,11 @@
 //! CPU only: `Engine::resolve` picks the reference engine on other devices.
 
 use anyhow::Result;
-use tch::{Kind, Tensor};
+use tch::Tensor;
 
 use crate::config::Config;
 use crate::model::lif::lif_update;
-use crate::model::readout::loss_from_scores;
+use crate::model::readout;
 use crate::model::{batch_and_steps, Gradients, LifParams, ReadoutParams, Weights};
 
 /// Everything the backward pass needs from the forward pass.
@@ -127,7 +127,7 @@ pub fn snn(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
 }
 
 pub fn class_scores(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
-    Ok(snn(spikes, w, cfg)?.f_sum_dim_intlist(1, false, None::<Kind>)?)
+    readout::scores(&snn(spikes, w, cfg)?)
 }
 
 pub fn loss_and_gradients(
@@ -141,11 +141,8 @@ pub fn loss_and_gradients(
 
     // The loss and ∂L/∂m come from autograd on the tiny (batch, classes)
     // scores, so both engines share one definition of the loss.
-    let scores = trace
-        .v_rec
-        .f_sum_dim_intlist(1, false, None::<Kind>)?
-        .set_requires_grad(true);
-    let loss = loss_from_scores(&scores, labels, &readout)?;
+    let scores = readout::scores(&trace.v_rec)?.set_requires_grad(true);
+    let loss = readout::loss_from_scores(&scores, labels, &readout)?;
     let dm = to_host(&Tensor::f_run_backward(&[&loss], &[&scores], false, false)?[0])?;
     let loss = loss.f_double_value(&[])?;
     let _no_grad = tch::no_grad_guard();

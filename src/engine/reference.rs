@@ -7,7 +7,7 @@ use tch::{Kind, Tensor};
 
 use crate::config::Config;
 use crate::model::lif::lif_step;
-use crate::model::readout::{loss_from_scores, readout_step};
+use crate::model::readout::{self, loss_from_scores, readout_step};
 use crate::model::{batch_and_steps, Gradients, LifParams, ReadoutParams, Weights};
 
 /// Runs the network on `(batch, steps, input)` float spikes and returns the
@@ -38,9 +38,8 @@ pub fn snn(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
     Ok(Tensor::f_stack(&v_rec, 1)?)
 }
 
-/// The readout summed over time, `(batch, num_classes)`.
 pub fn class_scores(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
-    Ok(snn(spikes, w, cfg)?.f_sum_dim_intlist(1, false, None::<Kind>)?)
+    readout::scores(&snn(spikes, w, cfg)?)
 }
 
 /// The loss by the notebook's graph and its gradients by autograd.
@@ -50,7 +49,11 @@ pub fn loss_and_gradients(
     w: &Weights,
     cfg: &Config,
 ) -> Result<Gradients> {
-    let loss = loss_from_scores(&class_scores(spikes, w, cfg)?, labels, &ReadoutParams::new(cfg))?;
+    let loss = loss_from_scores(
+        &class_scores(spikes, w, cfg)?,
+        labels,
+        &ReadoutParams::new(cfg),
+    )?;
     let grads = Tensor::f_run_backward(&[&loss], &[&w.w1, &w.w2], false, false)?;
     let [w1, w2]: [Tensor; 2] = grads
         .try_into()

@@ -9,9 +9,6 @@ use tch::Tensor;
 use super::surrogate::Surrogate;
 use crate::config::Config;
 
-/// The potential at which a neuron spikes (the notebook's `mem - 1`).
-pub const THRESHOLD: f64 = 1.0;
-
 /// Membrane decay per time step, `exp(-dt/tau)`.
 pub fn decay(dt: f64, tau: f64) -> f64 {
     (-dt / tau).exp()
@@ -30,7 +27,7 @@ impl LifParams {
     pub fn new(cfg: &Config) -> Self {
         LifParams {
             alpha: decay(cfg.dt(), cfg.tau()),
-            threshold: THRESHOLD,
+            threshold: cfg.network.threshold,
             surrogate: Surrogate {
                 beta: cfg.network.beta,
             },

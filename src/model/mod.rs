@@ -7,7 +7,7 @@ pub mod readout;
 pub mod surrogate;
 pub mod weights;
 
-pub use lif::{LifParams, THRESHOLD};
+pub use lif::LifParams;
 pub use readout::{Gradients, ReadoutParams};
 pub use surrogate::Surrogate;
 pub use weights::{batch_and_steps, init_weight_matrices, Weights};

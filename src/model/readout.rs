@@ -30,6 +30,12 @@ pub fn readout_step(v: &Tensor, h_t: &Tensor, p: &ReadoutParams) -> Tensor {
     v * p.alpha + h_t
 }
 
+/// The class scores `(batch, classes)` from the readout trace
+/// `(batch, steps, classes)`: the membrane potential summed over time.
+pub fn scores(v_rec: &Tensor) -> Result<Tensor> {
+    Ok(v_rec.f_sum_dim_intlist(1, false, None::<Kind>)?)
+}
+
 /// Cross-entropy of the scaled, time-summed readout:
 /// `NLL(log_softmax(scale · Σ_t v))`, shared by both engines.
 pub fn loss_from_scores(scores: &Tensor, labels: &Tensor, p: &ReadoutParams) -> Result<Tensor> {

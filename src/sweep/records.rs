@@ -90,9 +90,19 @@ run_record! {
 
 impl RunRecord {
     /// The row of a run that `snnloc train` finished, from its metrics.json.
-    pub fn from_run(job: &Job, param: &str, metrics: &Path, seconds: f64, rerun: String) -> Result<Self> {
+    pub fn from_run(
+        job: &Job,
+        param: &str,
+        metrics: &Path,
+        seconds: f64,
+        rerun: String,
+    ) -> Result<Self> {
         let m = Metrics::read(metrics)?;
-        ensure!(m.final_loss().is_some(), "{} has no loss", metrics.display());
+        ensure!(
+            m.final_loss().is_some(),
+            "{} has no loss",
+            metrics.display()
+        );
         Ok(RunRecord::with_metrics(job, param, &m, seconds, rerun))
     }
 
@@ -109,10 +119,26 @@ impl RunRecord {
 
     /// Checks the row against the sweep it claims to belong to.
     fn check(&self, spec: &SweepSpec) -> Result<()> {
-        ensure!(self.job < spec.job_count(), "job {} does not exist in this sweep", self.job);
+        ensure!(
+            self.job < spec.job_count(),
+            "job {} does not exist in this sweep",
+            self.job
+        );
         let job = spec.job(self.job);
-        let stored = (&self.param, self.value_index, &self.value, self.repeat, self.seed);
-        let expected = (&spec.param, job.value_index, &job.value, job.repeat, job.seed);
+        let stored = (
+            &self.param,
+            self.value_index,
+            &self.value,
+            self.repeat,
+            self.seed,
+        );
+        let expected = (
+            &spec.param,
+            job.value_index,
+            &job.value,
+            job.repeat,
+            job.seed,
+        );
         ensure!(
             stored == expected,
             "job {} is {stored:?} here but {expected:?} in this sweep (param, value_index, value, repeat, seed)",

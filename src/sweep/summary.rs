@@ -112,7 +112,11 @@ fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
     let mut out = csv::Writer::from_writer(Vec::new());
     if summaries.is_empty() {
         let fixed = ["param", "value_index", "value", "x", "count"];
-        out.write_record(fixed.into_iter().chain(SUMMARY_COLUMNS.iter().flatten().copied()))?;
+        out.write_record(
+            fixed
+                .into_iter()
+                .chain(SUMMARY_COLUMNS.iter().flatten().copied()),
+        )?;
     }
     for summary in summaries {
         out.serialize(summary)?;
@@ -131,7 +135,10 @@ fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Re
             ACCURACY_FIGURE,
         ),
         (
-            ["train_abs_error_mean_over_samples", "test_abs_error_mean_over_samples"],
+            [
+                "train_abs_error_mean_over_samples",
+                "test_abs_error_mean_over_samples",
+            ],
             "Absolute error (mean ± std over repeats, deg)",
             ABS_ERROR_FIGURE,
         ),
