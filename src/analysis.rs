@@ -24,6 +24,14 @@ pub struct Analysis {
     pub abs_error_mean: f64,
     /// Standard deviation over samples of that error, degrees.
     pub abs_error_std: f64,
+    /// Mean over samples of |true class midpoint - estimated class
+    /// midpoint|, degrees: 0 for a correct class, as the research project
+    /// measured it.
+    pub midpoint_error_mean: f64,
+    /// Standard deviation over samples of that error, degrees.
+    pub midpoint_error_std: f64,
+    /// Each hidden unit's mean firing rate over the data set, spikes/s.
+    pub hidden_rates_hz: Vec<f64>,
     /// Counts, `confusion[estimated][true]`.
     pub confusion: Vec<Vec<u64>>,
     #[serde(skip)]
@@ -64,22 +72,29 @@ pub fn analyse(data: &Dataset, w: &Weights, cfg: &Config, engine: Engine) -> Res
     let n = cfg.data.num_classes;
     let mut confusion = vec![vec![0u64; n]; n];
     let mut accuracies = Vec::new();
-    let (mut ipd_true_deg, mut ipd_estimated_deg, mut errors) =
-        (Vec::new(), Vec::new(), Vec::new());
+    let (mut ipd_true_deg, mut ipd_estimated_deg) = (Vec::new(), Vec::new());
+    let (mut errors, mut midpoint_errors) = (Vec::new(), Vec::new());
+    let mut hidden_spikes = vec![0f64; cfg.network.num_hidden];
     for batch in data_generator(&data.ipd, &data.spikes, cfg.data.batch_size)? {
         let batch = batch?;
         let truth =
             Vec::<i64>::try_from(&discretise(&batch.targets, n)?.f_to_device(Device::Cpu)?)?;
-        let scores = engine.class_scores(&batch.spikes, w, cfg)?;
-        let (_, estimated) = scores.f_max_dim(1, false)?;
+        let evaluation = engine.evaluate(&batch.spikes, w, cfg)?;
+        let (_, estimated) = evaluation.scores.f_max_dim(1, false)?;
         let estimated = Vec::<i64>::try_from(&estimated.f_to_device(Device::Cpu)?)?;
         let ipd = Vec::<f32>::try_from(&batch.targets.f_to_device(Device::Cpu)?)?;
+        let counts = Vec::<f32>::try_from(&evaluation.hidden_spikes.f_to_device(Device::Cpu)?)?;
+        hidden_spikes
+            .iter_mut()
+            .zip(counts)
+            .for_each(|(total, c)| *total += c as f64);
         let mut correct = 0usize;
         for ((&t, &e), &ipd) in truth.iter().zip(&estimated).zip(&ipd) {
             confusion[e as usize][t as usize] += 1;
             correct += (t == e) as usize;
             let (ipd, estimate) = (ipd as f64, continuise(e, n));
             errors.push((ipd - estimate).abs() * 180.0 / PI);
+            midpoint_errors.push((continuise(t, n) - estimate).abs() * 180.0 / PI);
             ipd_true_deg.push(ipd * 180.0 / PI);
             ipd_estimated_deg.push(estimate * 180.0 / PI);
         }
@@ -87,11 +102,16 @@ pub fn analyse(data: &Dataset, w: &Weights, cfg: &Config, engine: Engine) -> Res
     }
     let (accuracy_mean, accuracy_std) = mean_std(&accuracies);
     let (abs_error_mean, abs_error_std) = mean_std(&errors);
+    let (midpoint_error_mean, midpoint_error_std) = mean_std(&midpoint_errors);
+    let seconds = errors.len() as f64 * cfg.duration();
     Ok(Analysis {
         accuracy_mean: 100.0 * accuracy_mean,
         accuracy_std: 100.0 * accuracy_std,
         abs_error_mean,
         abs_error_std,
+        midpoint_error_mean,
+        midpoint_error_std,
+        hidden_rates_hz: hidden_spikes.iter().map(|s| s / seconds).collect(),
         confusion,
         ipd_true_deg,
         ipd_estimated_deg,

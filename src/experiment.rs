@@ -11,7 +11,7 @@ use tch::Device;
 use crate::analysis::{analyse, Analysis};
 use crate::config::Config;
 use crate::engine::Engine;
-use crate::model::{init_weight_matrices, Weights};
+use crate::model::{init_weight_matrices, DaleSigns, Weights};
 use crate::seed::seed_torch;
 use crate::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
 use crate::train::train;
@@ -97,6 +97,11 @@ pub fn run(
     let history = train(cfg, engine, &train_data, &mut weights, |epoch, loss| {
         on_event(Event::Epoch { epoch, loss })
     })?;
+    // Under Dale's law the network is |w|·sign: that is what is analysed
+    // and saved, so the weights file needs no signs beside it.
+    if let Some(dale) = DaleSigns::new(cfg)? {
+        weights = dale.effective(&weights)?.detached_copy(device)?;
+    }
     seconds.training = clock.elapsed().as_secs_f64();
     seconds.epochs = history.epoch_seconds;
 

@@ -22,7 +22,8 @@ pub use records::{read_runs, RunRecord, METRICS, RUNS_FILE};
 pub use runner::Launcher;
 pub use spec::{derive_seed, parse_values, Job, Shard, SweepFile, SweepSpec};
 pub use summary::{
-    summarise, x_axis, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, SUMMARY_FILE,
+    summarise, x_axis, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, MIDPOINT_ERROR_FIGURE,
+    SUMMARY_FILE,
 };
 
 use crate::output;
@@ -307,7 +308,7 @@ fn claim_folder(out: &Path, file: &SweepFile, force: bool) -> Result<()> {
 
 /// Deletes what a sweep wrote into `out`, and nothing else.
 fn discard_results(out: &Path) -> Result<()> {
-    let figures = [ACCURACY_FIGURE, ABS_ERROR_FIGURE]
+    let figures = [ACCURACY_FIGURE, ABS_ERROR_FIGURE, MIDPOINT_ERROR_FIGURE]
         .into_iter()
         .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")]);
     let files = [SWEEP_FILE, RUNS_FILE, SUMMARY_FILE]

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::data::data_generator;
 use crate::engine::Engine;
 use crate::labels::discretise;
-use crate::model::Weights;
+use crate::model::{DaleSigns, Weights};
 use crate::optim::Adam;
 use crate::stimulus::Dataset;
 
@@ -31,6 +31,7 @@ pub fn train(
 ) -> Result<TrainHistory> {
     let classes = discretise(&data.ipd, cfg.data.num_classes)?;
     let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr)?;
+    let dale = DaleSigns::new(cfg)?;
     let mut history = TrainHistory {
         loss: Vec::with_capacity(cfg.training.epochs),
         epoch_seconds: Vec::with_capacity(cfg.training.epochs),
@@ -40,7 +41,20 @@ pub fn train(
         let mut local_loss = Vec::new();
         for batch in data_generator(&classes, &data.spikes, cfg.data.batch_size)? {
             let batch = batch?;
-            let grads = engine.loss_and_gradients(&batch.spikes, &batch.targets, w, cfg)?;
+            let grads = match &dale {
+                // The engine sees |w|·sign; Adam steps the free parameters.
+                Some(dale) => {
+                    let effective = dale.effective(w)?;
+                    let grads = engine.loss_and_gradients(
+                        &batch.spikes,
+                        &batch.targets,
+                        &effective,
+                        cfg,
+                    )?;
+                    dale.raw_gradients(w, grads)?
+                }
+                None => engine.loss_and_gradients(&batch.spikes, &batch.targets, w, cfg)?,
+            };
             local_loss.push(grads.loss);
             adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
         }

@@ -329,7 +329,7 @@ fn surrogate_matches_notebook_autograd_function() {
     let x = t["x"].copy().set_requires_grad(true);
     for beta in [5.0, 0.7] {
         let key = if beta == 5.0 { "5" } else { "0.7" };
-        let y = Surrogate { beta }.spike(&x);
+        let y = Surrogate::sigmoid(beta).spike(&x);
         // Seeding the backward pass with grad_out through `sum(y * grad_out)`
         // hands autograd exactly grad_out (ones times grad_out).
         let grad = Tensor::run_backward(

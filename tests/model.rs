@@ -2,20 +2,23 @@
 
 use std::f64::consts::PI;
 
-use snnloc::config::{Config, EngineChoice, PhaseOffset};
-use snnloc::data::data_generator;
+use snnloc::config::{Config, EngineChoice, PhaseOffset, Readout, Reset};
 use snnloc::engine::{fused, reference, Engine};
 use snnloc::labels::{continuise, discretise};
 use snnloc::model::lif::{lif_step, LifParams};
 use snnloc::model::readout::{readout_step, ReadoutParams};
 use snnloc::model::weights::torch_fan_in;
-use snnloc::model::{init_weight_matrices, Surrogate, Weights};
+use snnloc::model::{init_weight_matrices, Surrogate};
 use snnloc::seed::seed_torch;
 use snnloc::stimulus::{
     expected_spike_probability, firing_probabilities, input_signal, random_ipd_input_signal,
     StimulusRng,
 };
 use tch::{Device, Kind, Tensor};
+
+mod common;
+
+use common::{batch_and_weights, max_relative_difference};
 
 fn small() -> Config {
     let mut cfg = Config::default();
@@ -125,7 +128,7 @@ fn surrogate_is_heaviside_forward_and_sigmoid_derivative_backward() {
     let beta = 5.0;
     let values = [-2.0f32, -0.3, -1e-7, 0.0, 1e-7, 0.25, 1.5];
     let x = Tensor::from_slice(&values).set_requires_grad(true);
-    let surrogate = Surrogate { beta };
+    let surrogate = Surrogate::sigmoid(beta);
     let y = surrogate.spike(&x);
     assert_eq!(to_vec(&y), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
     let upstream = Tensor::from_slice(&[1.0f32, 2.0, -1.0, 0.5, 3.0, 1.0, -2.0]);
@@ -156,7 +159,8 @@ fn lif_layer_follows_the_notebook_update_order_by_hand() {
     let lif = LifParams {
         alpha: 0.5,
         threshold: 1.0,
-        surrogate: Surrogate { beta: 5.0 },
+        reset: Reset::Multiplicative,
+        surrogate: Surrogate::sigmoid(5.0),
     };
     let inputs = [0.8f32, 0.9, 0.3, 0.3];
     let mut v = Tensor::zeros([1, 1], (Kind::Float, Device::Cpu));
@@ -176,6 +180,7 @@ fn lif_layer_follows_the_notebook_update_order_by_hand() {
         &ReadoutParams {
             alpha: 0.5,
             scale: 0.01,
+            kind: Readout::Sum,
         },
     );
     assert_eq!(to_vec(&u), [2.0]);
@@ -195,28 +200,6 @@ fn weights_use_torch_fan_in_and_bounds() {
     let (b1, b2) = (1.0 / 30f64.sqrt(), 1.0 / 12f64.sqrt());
     assert!(max(&w.w1) <= b1 && max(&w.w1) > 0.9 * b1);
     assert!(max(&w.w2) <= b2 && max(&w.w2) > 0.9 * b2);
-}
-
-/// One batch of real stimulus and freshly initialised weights.
-fn batch_and_weights(cfg: &Config, seed: u64) -> (Tensor, Tensor, Weights) {
-    let mut cfg = cfg.clone();
-    cfg.run.seed = seed;
-    let mut rng = StimulusRng::new(&cfg).unwrap();
-    let _generator = seed_torch(seed);
-    let data = random_ipd_input_signal(&cfg, cfg.data.batch_size, &mut rng, Device::Cpu).unwrap();
-    let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
-    let labels = discretise(&data.ipd, cfg.data.num_classes).unwrap();
-    let batch = data_generator(&labels, &data.spikes, cfg.data.batch_size)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap();
-    (batch.spikes, batch.targets, w)
-}
-
-fn max_relative_difference(a: &Tensor, b: &Tensor) -> f64 {
-    let scale = b.abs().max().double_value(&[]).max(1e-12);
-    (a - b).abs().max().double_value(&[]) / scale
 }
 
 #[test]

@@ -191,9 +191,20 @@ fn config_files_may_be_grouped_or_flat_and_misspelt_keys_are_named() {
         serde_json::from_str(r#"{"network": {"tau_ms": 2}, "run": {"rng": "numpy"}}"#).unwrap();
     let flat: Config = serde_json::from_str(r#"{"tau_ms": 2, "rng": "numpy"}"#).unwrap();
     assert_eq!(grouped, flat);
+    // tau_ms is the notebook's one time constant: it sets both layers'.
+    let net = &grouped.network;
     assert_eq!(
-        (grouped.network.tau_ms, grouped.run.rng),
-        (2.0, RngMode::Numpy)
+        (net.tau_hidden_ms, net.tau_output_ms, grouped.run.rng),
+        (2.0, 2.0, RngMode::Numpy)
+    );
+    let specific: Config =
+        serde_json::from_str(r#"{"tau_ms": 2, "network": {"tau_output_ms": 5}}"#).unwrap();
+    assert_eq!(
+        (
+            specific.network.tau_hidden_ms,
+            specific.network.tau_output_ms
+        ),
+        (2.0, 5.0)
     );
     assert_eq!(grouped.data, Config::default().data);
     let roundtrip: Config =

@@ -52,6 +52,19 @@ fn print_chance_level(num_classes: usize) {
 fn print_analysis(label: &str, a: &Analysis) {
     println!("{label} classifier accuracy: {:.1}%", a.accuracy_mean);
     println!("{label} absolute error: {:.1} deg", a.abs_error_mean);
+    println!(
+        "{label} class-midpoint error: {:.1} deg (estimated vs true class midpoint)",
+        a.midpoint_error_mean
+    );
+    let rates = &a.hidden_rates_hz;
+    let (low, high) = rates
+        .iter()
+        .fold((f64::INFINITY, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
+    let silent = rates.iter().filter(|&&r| r == 0.0).count();
+    println!(
+        "{label} hidden rates: {low:.1} to {high:.1} spikes/s, {silent} of {} units silent",
+        rates.len()
+    );
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {

@@ -60,6 +60,9 @@ pub struct OptionDef {
     pub kind: ValueKind,
     /// Whether `sweep --param` may vary it.
     pub sweepable: bool,
+    /// For a shorthand, the options it sets (config files store those);
+    /// empty for an option of its own.
+    pub sets: &'static [&'static str],
     pub(crate) parse: fn(&'static str, &str) -> Result<Setting, String>,
     pub(crate) from_json: fn(&'static str, serde_json::Value) -> Result<Setting, String>,
     pub(crate) text: fn(&Config) -> String,
@@ -139,6 +142,13 @@ pub mod check {
         Ok(())
     }
 
+    pub fn fraction(&value: &f64) -> Result<(), String> {
+        if !(0.0..=1.0).contains(&value) {
+            return Err(format!("must be a fraction between 0 and 1, got {value}"));
+        }
+        Ok(())
+    }
+
     pub fn non_negative(&value: &f64) -> Result<(), String> {
         if !(value.is_finite() && value >= 0.0) {
             return Err(format!(
@@ -161,7 +171,14 @@ macro_rules! define_options {
                     unit $unit:literal, check $check:path, aliases [$($alias:literal),*], sweep $sweep:literal;
             )+
         }
-    )+) => {
+    )+
+    @shorthands {
+        $(
+            $(#[doc = $sdoc:literal])+
+            $skey:ident: $sty:ty => $sgroup:ident [$($tgroup:ident . $tkey:ident),+];
+                unit $sunit:literal, check $scheck:path, aliases [$($salias:literal),*], sweep $ssweep:literal;
+        )*
+    }) => {
         $(
             $(#[doc = $gdoc])*
             #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -210,7 +227,31 @@ macro_rules! define_options {
         fn definitions() -> Vec<$crate::config::define::OptionDef> {
             use $crate::config::define::{OptionDef, Setting};
             use $crate::config::value::OptionValue;
-            vec![$($(
+            // Shorthands first: flags apply in this order, so a specific
+            // option given with its shorthand wins.
+            vec![$(
+                OptionDef {
+                    name: Box::leak(stringify!($skey).replace('_', "-").into_boxed_str()),
+                    key: stringify!($skey),
+                    group: Group::$sgroup,
+                    aliases: &[$($salias),*],
+                    unit: $sunit,
+                    help: concat!($($sdoc, " "),+),
+                    kind: <$sty as OptionValue>::KIND,
+                    sweepable: $ssweep,
+                    sets: Box::leak(vec![$(Box::leak(stringify!($tkey).replace('_', "-").into_boxed_str()) as &str),+].into_boxed_slice()),
+                    parse: |name, text| {
+                        let value = <$sty as OptionValue>::parse(text)?;
+                        Ok(Setting::new(name, move |cfg: &mut Config| { $( cfg.$tgroup.$tkey = value.clone(); )+ }))
+                    },
+                    from_json: |name, json| {
+                        let value: $sty = serde_json::from_value(json).map_err(|e| e.to_string())?;
+                        Ok(Setting::new(name, move |cfg: &mut Config| { $( cfg.$tgroup.$tkey = value.clone(); )+ }))
+                    },
+                    text: |cfg| { let values = [$(&cfg.$tgroup.$tkey),+]; OptionValue::text(values[0]) },
+                    check: |cfg| { $( $scheck(&cfg.$tgroup.$tkey)?; )+ Ok(()) },
+                },
+            )* $($(
                 OptionDef {
                     name: Box::leak(stringify!($key).replace('_', "-").into_boxed_str()),
                     key: stringify!($key),
@@ -220,6 +261,7 @@ macro_rules! define_options {
                     help: concat!($($doc, " "),+),
                     kind: <$ty as OptionValue>::KIND,
                     sweepable: $sweep,
+                    sets: &[],
                     parse: |name, text| {
                         let value = <$ty as OptionValue>::parse(text)?;
                         Ok(Setting::new(name, move |cfg: &mut Config| cfg.$gkey.$key = value.clone()))

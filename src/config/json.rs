@@ -18,39 +18,44 @@ impl<'de> Deserialize<'de> for Config {
 
 impl Config {
     /// Sets every option that `json` gives, leaving the others as they are.
+    /// Shorthands (`tau_ms`) apply first, so the options they stand for can
+    /// be given beside them and win.
     pub fn apply_json(&mut self, json: Value) -> Result<(), String> {
         let Value::Object(entries) = json else {
             return Err("a config must be a JSON object".to_string());
         };
+        let mut settings = Vec::new();
         for (key, value) in entries {
             match Group::ALL.iter().find(|g| g.key() == key) {
-                Some(&group) => self.apply_group(group, value)?,
-                None => self.apply_entry(None, &key, value)?,
+                Some(&group) => {
+                    let Value::Object(inner) = value else {
+                        return Err(format!("`{key}` must be a JSON object of options"));
+                    };
+                    for (key, value) in inner {
+                        settings.push(setting(Some(group), &key, value)?);
+                    }
+                }
+                None => settings.push(setting(None, &key, value)?),
             }
+        }
+        settings.sort_by_key(|(def, _)| def.sets.is_empty());
+        for (_, setting) in settings {
+            setting.apply(self);
         }
         Ok(())
     }
+}
 
-    fn apply_group(&mut self, group: Group, value: Value) -> Result<(), String> {
-        let Value::Object(entries) = value else {
-            return Err(format!(
-                "`{}` must be a JSON object of options",
-                group.key()
-            ));
-        };
-        entries
-            .into_iter()
-            .try_for_each(|(key, value)| self.apply_entry(Some(group), &key, value))
-    }
-
-    fn apply_entry(&mut self, group: Option<Group>, key: &str, value: Value) -> Result<(), String> {
-        let def = find(group, key)?;
-        let setting = def
-            .from_json(value)
-            .map_err(|e| format!("`{}`: {e}", def.name))?;
-        setting.apply(self);
-        Ok(())
-    }
+fn setting(
+    group: Option<Group>,
+    key: &str,
+    value: Value,
+) -> Result<(&'static OptionDef, super::Setting), String> {
+    let def = find(group, key)?;
+    let setting = def
+        .from_json(value)
+        .map_err(|e| format!("`{}`: {e}", def.name))?;
+    Ok((def, setting))
 }
 
 fn find(group: Option<Group>, key: &str) -> Result<&'static OptionDef, String> {

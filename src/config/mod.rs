@@ -61,6 +61,39 @@ choice! {
 }
 
 choice! {
+    /// The shape of the surrogate derivative of the spike function, as
+    /// snnTorch defines them, each with its slope `beta`.
+    pub enum SurrogateShape {
+        /// `beta·σ(beta·x)·(1-σ(beta·x))`, the notebook's.
+        Sigmoid = "sigmoid",
+        /// SuperSpike's fast sigmoid, `1/(1 + beta·|x|)²`.
+        FastSigmoid = "fast-sigmoid",
+        /// Arctan, `(beta/2)/(1 + (π/2·beta·x)²)`.
+        Atan = "atan",
+    }
+}
+
+choice! {
+    /// What a hidden neuron's spike does to its membrane potential.
+    pub enum Reset {
+        /// `v' = (α·v + h)·(1 - s)`: back to zero, the notebook's.
+        Multiplicative = "multiplicative",
+        /// `v' = α·v + h - threshold·s`: the threshold is taken off.
+        Subtractive = "subtractive",
+    }
+}
+
+choice! {
+    /// How the readout's membrane trace becomes class scores.
+    pub enum Readout {
+        /// Summed over time, the notebook's.
+        Sum = "sum",
+        /// Its maximum over time.
+        Max = "max",
+    }
+}
+
+choice! {
     /// The notebook's two training-set sizes (`my_computer_is_slow`).
     pub enum Preset {
         /// 64 training batches of 64.
@@ -115,20 +148,46 @@ define_options! {
         /// Hidden LIF neurons
         num_hidden: usize = 30;
             unit "", check check::at_least_one, aliases [], sweep true;
-        /// Membrane time constant (hidden and readout layers)
-        tau_ms: f64 = 20.0;
-            unit "ms", check check::positive, aliases ["tau"], sweep true;
+        /// Membrane time constant of the hidden LIF layer
+        tau_hidden_ms: f64 = 20.0;
+            unit "ms", check check::positive, aliases [], sweep true;
+        /// Membrane time constant of the readout layer
+        tau_output_ms: f64 = 20.0;
+            unit "ms", check check::positive, aliases [], sweep true;
         /// Membrane potential at which a hidden neuron spikes (the notebook's
         /// `mem - 1`)
         threshold: f64 = 1.0;
             unit "", check check::positive, aliases [], sweep true;
-        /// Surrogate gradient steepness
+        /// What a spike does to the membrane: multiplicative (back to 0,
+        /// the notebook's) or subtractive (the threshold is taken off)
+        reset: Reset = Reset::Multiplicative;
+            unit "", check check::any, aliases [], sweep true;
+        /// Surrogate derivative of the spike: sigmoid,
+        /// beta·σ(beta·x)·(1-σ(beta·x)) (the notebook's); fast-sigmoid,
+        /// 1/(1+beta·|x|)² (SuperSpike); or atan, (beta/2)/(1+(π/2·beta·x)²)
+        surrogate: SurrogateShape = SurrogateShape::Sigmoid;
+            unit "", check check::any, aliases [], sweep true;
+        /// Slope of the surrogate derivative (snnTorch's slope, or alpha for
+        /// atan)
         beta: f64 = 5.0;
             unit "", check check::positive, aliases [], sweep true;
+        /// Class scores from the readout trace: its sum over time (the
+        /// notebook's) or its maximum
+        readout: Readout = Readout::Sum;
+            unit "", check check::any, aliases [], sweep true;
         /// Scale of the time-summed readout before the softmax, chosen in the
         /// notebook so that the first epoch's loss is near ln(num_classes)
         readout_scale: f64 = 0.01;
             unit "", check check::positive, aliases [], sweep true;
+        /// Dale's law: fraction of the input fibres that are inhibitory
+        /// (their W1 rows are -|w|, the others +|w|), chosen at random per
+        /// seed; 0 with the next option leaves weights free, the notebook's
+        dale_inhibitory_input: f64 = 0.0;
+            unit "", check check::fraction, aliases [], sweep true;
+        /// Dale's law: fraction of the hidden units that are inhibitory
+        /// (their W2 rows are -|w|)
+        dale_inhibitory_hidden: f64 = 0.0;
+            unit "", check check::fraction, aliases [], sweep true;
     }
     /// Training: the optimiser and its schedule
     Training => TrainingParams as training {
@@ -138,6 +197,17 @@ define_options! {
         /// Training epochs
         epochs: usize = 10;
             unit "", check check::at_least_one, aliases [], sweep true;
+        /// Strength s of the firing-rate regulariser, which adds
+        /// s·mean_m((relu(r_m - low)/(high - low))²) to the loss for the
+        /// hidden rates r_m; 0 (the notebook's) turns it off
+        rate_reg_strength: f64 = 0.0;
+            unit "", check check::non_negative, aliases [], sweep true;
+        /// Hidden firing rate above which the regulariser acts
+        rate_reg_low_hz: f64 = 100.0;
+            unit "Hz", check check::non_negative, aliases [], sweep true;
+        /// Hidden firing rate at which the regulariser's penalty reaches 1
+        rate_reg_high_hz: f64 = 200.0;
+            unit "Hz", check check::positive, aliases [], sweep true;
     }
     /// Run: seeds, random number generator and engine
     Run => RunParams as run {
@@ -153,6 +223,12 @@ define_options! {
         /// with `rng` numpy or on CUDA)
         engine: EngineChoice = EngineChoice::Auto;
             unit "", check check::any, aliases [], sweep true;
+    }
+    @shorthands {
+        /// Membrane time constant of both layers, as in the notebook (sets
+        /// `tau-hidden-ms` and `tau-output-ms`)
+        tau_ms: f64 => Network [network.tau_hidden_ms, network.tau_output_ms];
+            unit "ms", check check::positive, aliases ["tau"], sweep true;
     }
 }
 
@@ -201,11 +277,6 @@ impl Config {
         self.stimulus.dt_ms * 1e-3
     }
 
-    /// Membrane time constant in seconds.
-    pub fn tau(&self) -> f64 {
-        self.network.tau_ms * 1e-3
-    }
-
     pub fn duration(&self) -> f64 {
         self.stimulus.duration_ms * 1e-3
     }
@@ -226,7 +297,8 @@ impl Config {
         self.data.batch_size * self.data.n_testing_batches
     }
 
-    /// Every option's value, by option, in definition order.
+    /// Every option's value, by option, in definition order (shorthands
+    /// too, with the value of the first option they set).
     pub fn values(&self) -> impl Iterator<Item = (&'static OptionDef, String)> + '_ {
         options().iter().map(move |def| (def, def.text(self)))
     }
@@ -237,7 +309,9 @@ impl Config {
     pub fn differences(&self, always: &[&str]) -> Vec<(&'static OptionDef, String)> {
         let defaults = Config::default();
         self.values()
-            .filter(|(def, value)| always.contains(&def.name) || *value != def.text(&defaults))
+            .filter(|(def, value)| {
+                always.contains(&def.name) || (def.sets.is_empty() && *value != def.text(&defaults))
+            })
             .collect()
     }
 
@@ -247,6 +321,13 @@ impl Config {
             if let Err(problem) = def.check(self) {
                 bail!("`{}` {problem}", def.name);
             }
+        }
+        if self.training.rate_reg_high_hz <= self.training.rate_reg_low_hz {
+            bail!(
+                "`rate-reg-high-hz` {} must be above `rate-reg-low-hz` {}",
+                self.training.rate_reg_high_hz,
+                self.training.rate_reg_low_hz
+            );
         }
         let p_max = self.stimulus.rate_max * self.dt();
         if p_max > 1.0 {

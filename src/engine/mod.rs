@@ -60,15 +60,30 @@ impl Engine {
         }
     }
 
-    /// The readout summed over time, `(batch, num_classes)`; its argmax is
-    /// the estimated class.
-    pub fn class_scores(self, spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    /// The network's class scores and hidden spike counts on a batch,
+    /// without autograd.
+    pub fn evaluate(self, spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Evaluation> {
         let _no_grad = tch::no_grad_guard();
         match self {
-            Engine::Reference => reference::class_scores(spikes, w, cfg),
-            Engine::Fused => fused::class_scores(spikes, w, cfg),
+            Engine::Reference => reference::evaluate(spikes, w, cfg),
+            Engine::Fused => fused::evaluate(spikes, w, cfg),
         }
     }
+
+    /// The class scores `(batch, num_classes)`; their argmax is the
+    /// estimated class.
+    pub fn class_scores(self, spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+        Ok(self.evaluate(spikes, w, cfg)?.scores)
+    }
+}
+
+/// What a forward pass without autograd yields.
+pub struct Evaluation {
+    /// `(batch, num_classes)`.
+    pub scores: Tensor,
+    /// Spikes of each hidden unit summed over the batch and time,
+    /// `(hidden,)` float32.
+    pub hidden_spikes: Tensor,
 }
 
 impl std::fmt::Display for Engine {

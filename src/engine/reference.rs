@@ -5,15 +5,19 @@
 use anyhow::Result;
 use tch::{Kind, Tensor};
 
+use super::Evaluation;
 use crate::config::Config;
 use crate::model::lif::lif_step;
 use crate::model::readout::{self, loss_from_scores, readout_step};
-use crate::model::{batch_and_steps, Gradients, LifParams, ReadoutParams, Weights};
+use crate::model::{
+    batch_and_steps, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights,
+};
 
 /// Runs the network on `(batch, steps, input)` float spikes and returns the
-/// readout membrane potential `(batch, steps, num_classes)`: the notebook's
-/// `snn`. State shapes follow the batch actually given.
-pub fn snn(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+/// readout membrane potential `(batch, steps, num_classes)` and the hidden
+/// spikes `(batch, steps, hidden)`: the notebook's `snn`, which returns
+/// both. State shapes follow the batch actually given.
+pub fn forward(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<(Tensor, Tensor)> {
     let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
     let options = (Kind::Float, input_spikes.device());
     let (lif, readout) = (LifParams::new(cfg), ReadoutParams::new(cfg));
@@ -35,11 +39,20 @@ pub fn snn(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
         v = readout_step(&v, &h.select(1, t), &readout);
         v_rec.push(v.shallow_clone());
     }
-    Ok(Tensor::f_stack(&v_rec, 1)?)
+    Ok((Tensor::f_stack(&v_rec, 1)?, s_rec))
 }
 
-pub fn class_scores(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
-    readout::scores(&snn(spikes, w, cfg)?)
+/// The readout membrane potential alone.
+pub fn snn(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    Ok(forward(input_spikes, w, cfg)?.0)
+}
+
+pub fn evaluate(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Evaluation> {
+    let (v_rec, s_rec) = forward(spikes, w, cfg)?;
+    Ok(Evaluation {
+        scores: readout::scores(&v_rec, &ReadoutParams::new(cfg))?,
+        hidden_spikes: s_rec.f_sum_dim_intlist([0, 1].as_slice(), false, Kind::Float)?,
+    })
 }
 
 /// The loss by the notebook's graph and its gradients by autograd.
@@ -49,11 +62,12 @@ pub fn loss_and_gradients(
     w: &Weights,
     cfg: &Config,
 ) -> Result<Gradients> {
-    let loss = loss_from_scores(
-        &class_scores(spikes, w, cfg)?,
-        labels,
-        &ReadoutParams::new(cfg),
-    )?;
+    let (v_rec, s_rec) = forward(spikes, w, cfg)?;
+    let readout = ReadoutParams::new(cfg);
+    let mut loss = loss_from_scores(&readout::scores(&v_rec, &readout)?, labels, &readout)?;
+    if let Some(regulariser) = RateRegulariser::new(cfg) {
+        loss = loss.f_add(&regulariser.penalty(&s_rec)?)?;
+    }
     let grads = Tensor::f_run_backward(&[&loss], &[&w.w1, &w.w2], false, false)?;
     let [w1, w2]: [Tensor; 2] = grads
         .try_into()

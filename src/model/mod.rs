@@ -1,13 +1,18 @@
 //! The network's facts, shared by both engines: the LIF hidden layer
 //! (`lif`), the spike function's surrogate gradient (`surrogate`), the
-//! leaky readout and the loss (`readout`), and the weights (`weights`).
+//! leaky readout and the loss (`readout`), the firing-rate regulariser
+//! (`regulariser`), Dale's law (`dale`) and the weights (`weights`).
 
+pub mod dale;
 pub mod lif;
 pub mod readout;
+pub mod regulariser;
 pub mod surrogate;
 pub mod weights;
 
+pub use dale::DaleSigns;
 pub use lif::LifParams;
 pub use readout::{Gradients, ReadoutParams};
+pub use regulariser::RateRegulariser;
 pub use surrogate::Surrogate;
 pub use weights::{batch_and_steps, init_weight_matrices, Weights};

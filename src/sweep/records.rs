@@ -21,9 +21,10 @@ pub const RUNS_FILE: &str = "runs.csv";
 macro_rules! run_record {
     (|$m:ident, $s:ident| { $( $(#[doc = $doc:literal])* $metric:ident: $value:expr, )+ }) => {
         /// One row of runs.csv. Accuracy is in percent with its spread over
-        /// batches (the notebook's error bars); the absolute error is in
-        /// degrees with its spread over samples, as the notebook's `analyse`
-        /// computes them.
+        /// batches (the notebook's error bars); the absolute error (against
+        /// the true IPD, the notebook's) and the class-midpoint error
+        /// (estimated against true class midpoint, the research project's)
+        /// are in degrees with their spread over samples.
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
         pub struct RunRecord {
             /// Index of the job in the sweep: `value_index * repeats + repeat`.
@@ -82,6 +83,10 @@ run_record! {
         train_abs_error_std_over_samples: m.train.abs_error_std,
         test_abs_error_mean_over_samples: m.test.abs_error_mean,
         test_abs_error_std_over_samples: m.test.abs_error_std,
+        train_midpoint_error_mean_over_samples: m.train.midpoint_error_mean,
+        train_midpoint_error_std_over_samples: m.train.midpoint_error_std,
+        test_midpoint_error_mean_over_samples: m.test.midpoint_error_mean,
+        test_midpoint_error_std_over_samples: m.test.midpoint_error_std,
         final_loss: m.final_loss().unwrap_or(f64::NAN),
         /// Wall-clock seconds of the child process.
         seconds: seconds,
@@ -109,10 +114,11 @@ impl RunRecord {
     /// The headline numbers, for a progress line.
     pub fn headline(&self) -> String {
         format!(
-            "accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg, {:.1} s",
+            "accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg (class midpoints {:.1} deg), {:.1} s",
             self.train_acc_mean_over_batches,
             self.test_acc_mean_over_batches,
             self.test_abs_error_mean_over_samples,
+            self.test_midpoint_error_mean_over_samples,
             self.seconds
         )
     }

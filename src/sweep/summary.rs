@@ -15,6 +15,7 @@ use crate::plots::{sweep_figure, ErrorBarSeries};
 pub const SUMMARY_FILE: &str = "summary.csv";
 pub const ACCURACY_FIGURE: &str = "sweep_accuracy";
 pub const ABS_ERROR_FIGURE: &str = "sweep_abs_error";
+pub const MIDPOINT_ERROR_FIGURE: &str = "sweep_midpoint_error";
 
 /// One row of summary.csv: mean and std (numpy's, ddof = 0) across the
 /// finished repeats of one value, for every measured column of runs.csv.
@@ -124,7 +125,8 @@ fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
     output::write_bytes(path, &out.into_inner().map_err(|e| e.into_error())?)
 }
 
-/// The notebook's two error-bar figures, with bars across repeats.
+/// The notebook's two error-bar figures and the class-midpoint error, with
+/// bars across repeats.
 fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Result<()> {
     let (_, x_label) = x_axis(spec);
     let x: Vec<f64> = summaries.iter().map(|s| s.x).collect();
@@ -139,8 +141,16 @@ fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Re
                 "train_abs_error_mean_over_samples",
                 "test_abs_error_mean_over_samples",
             ],
-            "Absolute error (mean ± std over repeats, deg)",
+            "Absolute error vs true IPD (mean ± std over repeats, deg)",
             ABS_ERROR_FIGURE,
+        ),
+        (
+            [
+                "train_midpoint_error_mean_over_samples",
+                "test_midpoint_error_mean_over_samples",
+            ],
+            "Class-midpoint error (mean ± std over repeats, deg)",
+            MIDPOINT_ERROR_FIGURE,
         ),
     ];
     for (metrics, y_label, stem) in figures {

@@ -4,6 +4,14 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+use snnloc::config::Config;
+use snnloc::data::data_generator;
+use snnloc::labels::discretise;
+use snnloc::model::{init_weight_matrices, Weights};
+use snnloc::seed::seed_torch;
+use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
+use tch::{Device, Tensor};
+
 pub fn snnloc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snnloc"))
         .args(args)
@@ -35,4 +43,26 @@ pub fn assert_one_line_error(args: &[&str], needle: &str) {
         stderr.starts_with("error:") && stderr.contains(needle),
         "{args:?}: '{needle}' not in: {stderr}"
     );
+}
+
+/// One batch of real stimulus and freshly initialised weights.
+pub fn batch_and_weights(cfg: &Config, seed: u64) -> (Tensor, Tensor, Weights) {
+    let mut cfg = cfg.clone();
+    cfg.run.seed = seed;
+    let mut rng = StimulusRng::new(&cfg).unwrap();
+    let _generator = seed_torch(seed);
+    let data = random_ipd_input_signal(&cfg, cfg.data.batch_size, &mut rng, Device::Cpu).unwrap();
+    let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
+    let labels = discretise(&data.ipd, cfg.data.num_classes).unwrap();
+    let batch = data_generator(&labels, &data.spikes, cfg.data.batch_size)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    (batch.spikes, batch.targets, w)
+}
+
+pub fn max_relative_difference(a: &Tensor, b: &Tensor) -> f64 {
+    let scale = b.abs().max().double_value(&[]).max(1e-12);
+    (a - b).abs().max().double_value(&[]) / scale
 }

@@ -1,0 +1,290 @@
+//! The research project's model options: each one changes what it should,
+//! in both engines, and the fused engine's hand-derived gradients agree with
+//! the reference's autograd for every value.
+
+use snnloc::config::{Config, Readout, Reset, SurrogateShape};
+use snnloc::engine::{reference, Engine};
+use snnloc::model::lif::{lif_step, LifScalars};
+use snnloc::model::readout::{self, ReadoutParams};
+use snnloc::model::{DaleSigns, LifParams, RateRegulariser, Surrogate};
+use tch::{Device, Kind, Tensor};
+
+mod common;
+
+use common::{batch_and_weights, max_relative_difference};
+
+fn small() -> Config {
+    let mut cfg = Config::default();
+    cfg.data.batch_size = 16;
+    cfg.data.n_training_batches = 4;
+    cfg.data.n_testing_batches = 2;
+    cfg.training.epochs = 2;
+    // Short time constants make the hidden layer fire, so every path of
+    // the backward pass carries gradient.
+    cfg.network.tau_hidden_ms = 5.0;
+    cfg
+}
+
+fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1)).unwrap()
+}
+
+/// Loss equal and gradients within `tolerance`, fused against reference.
+fn assert_engines_agree(cfg: &Config, what: &str, tolerance: f64) {
+    for seed in [0, 1] {
+        let (spikes, labels, w) = batch_and_weights(cfg, seed);
+        let r = Engine::Reference
+            .loss_and_gradients(&spikes, &labels, &w, cfg)
+            .unwrap();
+        let f = Engine::Fused
+            .loss_and_gradients(&spikes, &labels, &w, cfg)
+            .unwrap();
+        assert!(
+            (r.loss - f.loss).abs() <= 1e-6 * r.loss.abs(),
+            "{what}: loss {} vs {}",
+            r.loss,
+            f.loss
+        );
+        let (d1, d2) = (
+            max_relative_difference(&f.w1, &r.w1),
+            max_relative_difference(&f.w2, &r.w2),
+        );
+        assert!(
+            d1 < tolerance && d2 < tolerance,
+            "{what} seed {seed}: gradient differences {d1:e}, {d2:e}"
+        );
+        assert!(
+            r.w1.abs().max().double_value(&[]) > 0.0,
+            "{what}: W1 gradient vanished"
+        );
+        let scores = Engine::Fused.class_scores(&spikes, &w, cfg).unwrap();
+        assert!(
+            scores.equal(&Engine::Reference.class_scores(&spikes, &w, cfg).unwrap()),
+            "{what}: scores"
+        );
+    }
+}
+
+#[test]
+fn fused_gradients_match_autograd_for_every_option_value() {
+    for shape in [
+        SurrogateShape::Sigmoid,
+        SurrogateShape::FastSigmoid,
+        SurrogateShape::Atan,
+    ] {
+        for reset in [Reset::Multiplicative, Reset::Subtractive] {
+            for readout in [Readout::Sum, Readout::Max] {
+                for strength in [0.0, 50.0] {
+                    let mut cfg = small();
+                    cfg.network.surrogate = shape;
+                    cfg.network.reset = reset;
+                    cfg.network.readout = readout;
+                    cfg.network.tau_output_ms = 10.0;
+                    cfg.training.rate_reg_strength = strength;
+                    // Low bounds so the penalty acts on these untrained rates.
+                    cfg.training.rate_reg_low_hz = 5.0;
+                    cfg.training.rate_reg_high_hz = 20.0;
+                    let what = format!("{shape} {reset} {readout} regulariser {strength}");
+                    assert_engines_agree(&cfg, &what, 2e-5);
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn subtractive_reset_by_hand() {
+    // alpha 0.5, threshold 1, inputs 0.8, 0.9, 0.3, 0.3. By hand:
+    // t=0: v=0            -> v' = 0.8,              s' = H(0 - 1) = 0
+    // t=1: v=0.8          -> v' = 0.4 + 0.9 = 1.3,  s' = H(-0.2) = 0
+    // t=2: v=1.3          -> v' = 0.65 + 0.3 = 0.95, s' = H(0.3) = 1
+    // t=3: v=0.95, s=1    -> v' = 0.475 + 0.3 - 1 = -0.225 (multiplicative: 0)
+    let lif = LifParams {
+        alpha: 0.5,
+        threshold: 1.0,
+        reset: Reset::Subtractive,
+        surrogate: Surrogate::sigmoid(5.0),
+    };
+    let scalars = LifScalars::from(&lif);
+    let mut v = Tensor::zeros([1, 1], (Kind::Float, Device::Cpu));
+    let mut s = v.zeros_like();
+    let (mut vs, mut ss) = (0f32, 0f32);
+    let want = [(0.8, 0.0), (1.3, 0.0), (0.95, 1.0), (-0.225, 0.0)];
+    for (h, (wv, ws)) in [0.8f32, 0.9, 0.3, 0.3].into_iter().zip(want) {
+        (v, s) = lif_step(&v, &s, &Tensor::from_slice(&[h]).view([1, 1]), &lif);
+        (vs, ss) = scalars.step(vs, ss, h);
+        assert!(
+            (to_vec(&v)[0] - wv).abs() < 1e-6 && to_vec(&s)[0] == ws,
+            "tensor {v} {s}"
+        );
+        assert!((vs - wv).abs() < 1e-6 && ss == ws, "scalar {vs} {ss}");
+    }
+}
+
+#[test]
+fn surrogate_shapes_follow_snntorch() {
+    let x = Tensor::from_slice(&[-1.0f32, -0.1, 0.0, 0.2, 2.0]);
+    let beta = 4.0;
+    for (shape, formula) in [
+        (
+            SurrogateShape::Sigmoid,
+            (|x: f64, b: f64| {
+                let s = 1.0 / (1.0 + (-b * x).exp());
+                b * s * (1.0 - s)
+            }) as fn(f64, f64) -> f64,
+        ),
+        (SurrogateShape::FastSigmoid, |x, b| {
+            1.0 / (1.0 + b * x.abs()).powi(2)
+        }),
+        (SurrogateShape::Atan, |x, b| {
+            b / 2.0 / (1.0 + (std::f64::consts::PI / 2.0 * b * x).powi(2))
+        }),
+    ] {
+        let surrogate = Surrogate { shape, beta };
+        let xg = x.copy().set_requires_grad(true);
+        let y = surrogate.spike(&xg);
+        assert_eq!(
+            to_vec(&y),
+            [0.0, 0.0, 0.0, 1.0, 1.0],
+            "{shape}: forward is the step"
+        );
+        let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&xg], false, false);
+        let derivative = to_vec(&surrogate.derivative(&x));
+        for ((g, d), x) in to_vec(&grad[0]).iter().zip(&derivative).zip(to_vec(&x)) {
+            let want = formula(x as f64, beta);
+            assert!(
+                (*g as f64 - want).abs() < 1e-6 * want.max(1.0),
+                "{shape} x={x}: {g} vs {want}"
+            );
+            assert!(
+                (*d as f64 - want).abs() < 1e-6 * want.max(1.0),
+                "{shape} x={x}: {d} vs {want}"
+            );
+        }
+    }
+}
+
+#[test]
+fn max_readout_takes_the_maximum_over_time() {
+    // Steps (0, 3), (-1, 0), (-2, 1) of two classes.
+    let v_rec = Tensor::from_slice(&[0.0f32, 3.0, -1.0, 0.0, -2.0, 1.0]).view([1, 3, 2]);
+    let mut p = ReadoutParams {
+        alpha: 0.9,
+        scale: 1.0,
+        kind: Readout::Max,
+    };
+    assert_eq!(to_vec(&readout::scores(&v_rec, &p).unwrap()), [0.0, 3.0]);
+    p.kind = Readout::Sum;
+    assert_eq!(to_vec(&readout::scores(&v_rec, &p).unwrap()), [-3.0, 4.0]);
+}
+
+#[test]
+fn the_regulariser_penalises_rates_above_its_band() {
+    let mut cfg = small();
+    cfg.training.rate_reg_strength = 2.0;
+    let r = RateRegulariser::new(&cfg).unwrap();
+    // Two samples of 100 ms: unit 0 fires 30 times in all (150 Hz), unit 1
+    // 10 times (50 Hz): penalty 2·mean(((150-100)/100)², 0) = 0.25.
+    let mut spikes = vec![0f32; 2 * 100 * 2];
+    for k in 0..30 {
+        spikes[k * 2] = 1.0;
+    }
+    for k in 0..10 {
+        spikes[200 + k * 2 + 1] = 1.0;
+    }
+    let spikes = Tensor::from_slice(&spikes)
+        .view([2, 100, 2])
+        .set_requires_grad(true);
+    let penalty = r.penalty(&spikes).unwrap();
+    assert!((penalty.double_value(&[]) - 0.25).abs() < 1e-6);
+    let grad = Tensor::run_backward(&[&penalty], &[&spikes], false, false);
+    let by_hand = r.spike_gradient(&[30.0, 10.0], 2);
+    let autograd = to_vec(&grad[0]);
+    assert!((autograd[0] - by_hand[0]).abs() < 1e-7 && autograd[1] == 0.0 && by_hand[1] == 0.0);
+    cfg.training.rate_reg_strength = 0.0;
+    assert!(RateRegulariser::new(&cfg).is_none(), "strength 0 is off");
+}
+
+#[test]
+fn dale_signs_are_random_per_seed_and_kept_through_training() {
+    let mut cfg = small();
+    cfg.network.dale_inhibitory_input = 0.5;
+    cfg.network.dale_inhibitory_hidden = 0.3;
+    let signs = DaleSigns::new(&cfg).unwrap().unwrap();
+    assert_eq!(signs.inhibitory_counts().unwrap(), (100, 9));
+    // Random units, not one ear: both ears have inhibitory fibres.
+    let input = to_vec(&signs.input);
+    let (left, right) = input.split_at(100);
+    assert!(left.contains(&-1.0) && right.contains(&-1.0) && left.contains(&1.0));
+    let mut other = cfg.clone();
+    other.run.seed = 1;
+    assert_ne!(
+        to_vec(&DaleSigns::new(&other).unwrap().unwrap().input),
+        input
+    );
+
+    // Gradients through |w|·sign: the chain rule against autograd.
+    let (spikes, labels, w) = batch_and_weights(&cfg, 0);
+    let effective = signs.effective(&w).unwrap();
+    let fused = Engine::Fused
+        .loss_and_gradients(&spikes, &labels, &effective, &cfg)
+        .unwrap();
+    let raw = signs.raw_gradients(&w, fused).unwrap();
+    let (w1, w2) = (
+        w.w1.detach().set_requires_grad(true),
+        w.w2.detach().set_requires_grad(true),
+    );
+    let through_abs = snnloc::model::Weights {
+        w1: w1.abs() * &signs.input,
+        w2: w2.abs() * &signs.hidden,
+    };
+    let scores = reference::evaluate(&spikes, &through_abs, &cfg)
+        .unwrap()
+        .scores;
+    let loss = readout::loss_from_scores(&scores, &labels, &ReadoutParams::new(&cfg)).unwrap();
+    let grads = Tensor::run_backward(&[&loss], &[&w1, &w2], false, false);
+    assert!(max_relative_difference(&raw.w1, &grads[0]) < 2e-5);
+    assert!(max_relative_difference(&raw.w2, &grads[1]) < 2e-5);
+
+    // After training the saved weights still obey the signs.
+    let outcome = snnloc::experiment::run(&cfg, Device::Cpu, Engine::Fused, |_| {}).unwrap();
+    let obeys = |w: &Tensor, s: &Tensor| (w * s).min().double_value(&[]) >= 0.0;
+    assert!(obeys(&outcome.weights.w1, &signs.input) && obeys(&outcome.weights.w2, &signs.hidden));
+}
+
+#[test]
+fn tau_ms_sets_both_layers_and_each_can_differ() {
+    let mut cfg = Config::default();
+    snnloc::config::option("tau")
+        .unwrap()
+        .parse("2")
+        .unwrap()
+        .apply(&mut cfg);
+    assert_eq!(
+        (cfg.network.tau_hidden_ms, cfg.network.tau_output_ms),
+        (2.0, 2.0)
+    );
+    cfg.network.tau_output_ms = 8.0;
+    let (lif, out) = (LifParams::new(&cfg), ReadoutParams::new(&cfg));
+    assert!((lif.alpha - (-0.5f64).exp()).abs() < 1e-12);
+    assert!((out.alpha - (-0.125f64).exp()).abs() < 1e-12);
+}
+
+#[test]
+fn midpoint_errors_are_whole_class_widths_and_rates_are_recorded() {
+    let mut cfg = small();
+    cfg.training.epochs = 1;
+    let outcome = snnloc::experiment::run(&cfg, Device::Cpu, Engine::Fused, |_| {}).unwrap();
+    for a in [&outcome.train, &outcome.test] {
+        let n = a.ipd_true_deg.len() as f64;
+        let widths = a.midpoint_error_mean * n / 15.0;
+        assert!((widths - widths.round()).abs() < 1e-6, "{widths}");
+        assert!(a.midpoint_error_mean > 0.0 || a.accuracy_mean == 100.0);
+        assert_eq!(a.hidden_rates_hz.len(), cfg.network.num_hidden);
+        assert!(a.hidden_rates_hz.iter().all(|r| r.is_finite() && *r >= 0.0));
+        assert!(
+            a.hidden_rates_hz.iter().any(|r| *r > 0.0),
+            "some unit fires"
+        );
+    }
+}
