@@ -98,7 +98,7 @@ impl Args for ConfigArgs {
                     .value_parser(
                         PossibleValuesParser::new(Preset::NAMES).try_map(|s| Preset::parse(&s)),
                     )
-                    .help("Training-set size: slow = 64 batches of 64 (the notebook's my_computer_is_slow), fast = 128 batches of 128"),
+                    .help("Recipe applied after --config and before the other flags: slow = 64 training batches of 64 (the notebook's my_computer_is_slow), fast = 128 of 128, comob-paper = the best model of Ghosh et al. (50 Hz, 8 hidden units, tau 2 ms, 128 x 128, lr 0.001, 100 epochs, rate regulariser as in its code)"),
             );
         config::options()
             .iter()
