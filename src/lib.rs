@@ -20,6 +20,7 @@ pub mod device;
 pub mod engine;
 pub mod experiment;
 pub mod fused;
+pub mod inspect;
 pub mod labels;
 pub mod network;
 pub mod numpy_random;
