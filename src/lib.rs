@@ -8,11 +8,13 @@
 //! two engines that run it, the notebook's autograd graph and a fused
 //! hand-derived twin (`engine`), the optimiser (`optim`), training
 //! (`train`), analysis (`analysis`), a whole experiment (`experiment`) and
-//! what it measured (`metrics`), figures (`plots`) and parameter sweeps
-//! (`sweep`). Around them: every option, defined once (`config`), device
-//! choice (`device`), seeding (`seed`, `numpy_random`), files (`output`) and
-//! error wording (`error`). The command line is the binary's (`src/main.rs`
-//! and `src/cli/`); this library knows nothing of flags.
+//! what it measured (`metrics`), what a trained network learned and the
+//! ideal observer of the stimulus (`inspect`), figures (`plots`) and
+//! parameter sweeps (`sweep`). Around them: every option, defined once
+//! (`config`), device choice (`device`), seeding (`seed`, `numpy_random`),
+//! files (`output`) and error wording (`error`). The command line is the
+//! binary's (`src/main.rs` and `src/cli/`); this library knows nothing of
+//! flags.
 
 pub mod analysis;
 pub mod config;
@@ -21,6 +23,7 @@ pub mod device;
 pub mod engine;
 pub mod error;
 pub mod experiment;
+pub mod inspect;
 pub mod labels;
 pub mod metrics;
 pub mod model;

@@ -2,7 +2,7 @@
 //! A hidden LIF layer fed by the input spikes through W1, and a leaky,
 //! non-spiking readout fed by the hidden spikes through W2.
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
 use tch::{Kind, Tensor};
 
 use super::Evaluation;
@@ -13,33 +13,69 @@ use crate::model::{
     batch_and_steps, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights,
 };
 
+/// What the hidden layer did on one batch.
+pub struct HiddenTrace {
+    /// `(batch, steps, hidden)` float32, 1 where a unit spiked. As in the
+    /// notebook, the spike at step t reads the potential of step t-1
+    /// (`s_t = H(v_{t-1} - threshold)`) and resets the potential of step
+    /// t+1, so `s_0 = 0` and a spike lags its threshold crossing by a step.
+    pub spikes: Tensor,
+    /// `(batch, steps, hidden)` float32 potential `v_t` (`v_0 = 0`): the
+    /// trace that the spikes read.
+    pub membrane: Tensor,
+}
+
+/// The hidden LIF layer on `(batch, steps, input)` float spikes through
+/// `w1`, keeping its potential as well as its spikes (inspection draws
+/// both; training pays one stack of a small tensor for it).
+pub fn hidden_layer(input_spikes: &Tensor, w1: &Tensor, cfg: &Config) -> Result<HiddenTrace> {
+    let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
+    let lif = LifParams::new(cfg);
+    let h = Tensor::f_einsum("abc,cd->abd", &[input_spikes, w1], None::<i64>)?;
+    let mut v = Tensor::f_zeros(
+        [batch, cfg.network.num_hidden as i64],
+        (Kind::Float, input_spikes.device()),
+    )?;
+    let mut s = v.zeros_like();
+    let (mut v_rec, mut s_rec) = (vec![v.shallow_clone()], vec![s.shallow_clone()]);
+    for t in 0..steps - 1 {
+        (v, s) = lif_step(&v, &s, &h.select(1, t), &lif);
+        v_rec.push(v.shallow_clone());
+        s_rec.push(s.shallow_clone());
+    }
+    Ok(HiddenTrace {
+        spikes: Tensor::f_stack(&s_rec, 1)?,
+        membrane: Tensor::f_stack(&v_rec, 1)?,
+    })
+}
+
+/// The readout membrane potential `(batch, steps, num_classes)` driven by
+/// hidden spikes `(batch, steps, hidden)` through `w2`.
+pub fn readout_layer(hidden_spikes: &Tensor, w2: &Tensor, cfg: &Config) -> Result<Tensor> {
+    let size = hidden_spikes.size();
+    ensure!(
+        size.len() == 3 && size[2] == w2.size()[0],
+        "hidden spikes {size:?} do not fit W2 {:?}",
+        w2.size()
+    );
+    let readout = ReadoutParams::new(cfg);
+    let h = Tensor::f_einsum("abc,cd->abd", &[hidden_spikes, w2], None::<i64>)?;
+    let mut v = Tensor::f_zeros([size[0], w2.size()[1]], (Kind::Float, h.device()))?;
+    let mut v_rec = vec![v.shallow_clone()];
+    for t in 0..size[1] - 1 {
+        v = readout_step(&v, &h.select(1, t), &readout);
+        v_rec.push(v.shallow_clone());
+    }
+    Ok(Tensor::f_stack(&v_rec, 1)?)
+}
+
 /// Runs the network on `(batch, steps, input)` float spikes and returns the
 /// readout membrane potential `(batch, steps, num_classes)` and the hidden
 /// spikes `(batch, steps, hidden)`: the notebook's `snn`, which returns
 /// both. State shapes follow the batch actually given.
 pub fn forward(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<(Tensor, Tensor)> {
-    let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
-    let options = (Kind::Float, input_spikes.device());
-    let (lif, readout) = (LifParams::new(cfg), ReadoutParams::new(cfg));
-
-    let h = Tensor::f_einsum("abc,cd->abd", &[input_spikes, &w.w1], None::<i64>)?;
-    let mut v = Tensor::f_zeros([batch, cfg.network.num_hidden as i64], options)?;
-    let mut s = v.zeros_like();
-    let mut s_rec = vec![s.shallow_clone()];
-    for t in 0..steps - 1 {
-        (v, s) = lif_step(&v, &s, &h.select(1, t), &lif);
-        s_rec.push(s.shallow_clone());
-    }
-    let s_rec = Tensor::f_stack(&s_rec, 1)?;
-
-    let h = Tensor::f_einsum("abc,cd->abd", &[&s_rec, &w.w2], None::<i64>)?;
-    let mut v = Tensor::f_zeros([batch, cfg.data.num_classes as i64], options)?;
-    let mut v_rec = vec![v.shallow_clone()];
-    for t in 0..steps - 1 {
-        v = readout_step(&v, &h.select(1, t), &readout);
-        v_rec.push(v.shallow_clone());
-    }
-    Ok((Tensor::f_stack(&v_rec, 1)?, s_rec))
+    let hidden = hidden_layer(input_spikes, &w.w1, cfg)?;
+    Ok((readout_layer(&hidden.spikes, &w.w2, cfg)?, hidden.spikes))
 }
 
 /// The readout membrane potential alone.
