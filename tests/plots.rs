@@ -3,14 +3,21 @@
 //! drawn on them, non-empty SVGs, and no debris when writing fails (figures
 //! and every other file share one atomic writer).
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use common::{initial_weights, small_config};
+use snnloc::experiment::test_set;
+use snnloc::inspect::{inspect, write_figures};
 use snnloc::output::write_atomically;
 use snnloc::plots::{
-    analysis_figure, loss_curve, stimulus_raster, sweep_figure, AnalysisFigure, ErrorBarSeries,
-    RasterPanel,
+    analysis_figure, heatmap_figure, loss_curve, stimulus_raster, sweep_figure, tuning_grid,
+    AnalysisFigure, ErrorBarSeries, HeatmapPanel, Heatmaps, RasterPanel, ReferenceLine, TuningGrid,
+    TuningPanel,
 };
+use tch::Device;
 
 /// A fresh directory per test, so tests can run in parallel.
 fn scratch_dir(name: &str) -> PathBuf {
@@ -263,8 +270,41 @@ fn sweep_figure_draws_error_bars() {
         },
     ];
     let stem = dir.join("sweep");
-    let paths = sweep_figure("Envelope power", "Accuracy (%)", &series, &stem).expect("sweep");
-    check_outputs(&paths, &stem, (800, 600));
+    let paths = sweep_figure("Envelope power", "Accuracy (%)", &series, &[], &stem).expect("sweep");
+    let plain = check_outputs(&paths, &stem, (800, 600));
+    // A dashed limit, missing at one x as a per-call-only observer is.
+    let ideal = [90.0, 92.0, 93.0, 94.0, 95.0, 96.0];
+    let known = [f64::NAN, 95.0, 96.0, 97.0, 98.0, 99.0];
+    let references = [
+        ReferenceLine {
+            label: "Ideal observer",
+            x: &x,
+            y: &ideal,
+        },
+        ReferenceLine {
+            label: "Ideal, offset known",
+            x: &x,
+            y: &known,
+        },
+    ];
+    let stem = dir.join("sweep-ideal");
+    let paths = sweep_figure(
+        "Envelope power",
+        "Accuracy (%)",
+        &series,
+        &references,
+        &stem,
+    )
+    .expect("sweep with references");
+    let with_lines = check_outputs(&paths, &stem, (800, 600));
+    assert!(dark_fraction(&with_lines) > dark_fraction(&plain));
+    let [ideal, known] = references;
+    let third = ReferenceLine {
+        label: "third",
+        ..known
+    };
+    let three = [ideal, known, third];
+    assert!(sweep_figure("x", "y", &series, &three, &dir.join("three")).is_err());
 
     let short = ErrorBarSeries {
         label: "Short",
@@ -272,8 +312,78 @@ fn sweep_figure_draws_error_bars() {
         mean: &train[..2],
         std: &spread,
     };
-    assert!(sweep_figure("x", "y", &[short], &dir.join("short")).is_err());
-    assert!(sweep_figure("x", "y", &[], &dir.join("none")).is_err());
+    assert!(sweep_figure("x", "y", &[short], &[], &dir.join("short")).is_err());
+    assert!(sweep_figure("x", "y", &[], &[], &dir.join("none")).is_err());
+    fs::remove_dir_all(dir).ok();
+}
+
+/// Every figure of `inspect`, from an untrained network on 128 samples,
+/// and its size; the tuning grids grow with the number of units.
+#[test]
+fn inspect_figures_decode_and_are_not_blank() {
+    let dir = scratch_dir("inspect");
+    let cfg = small_config();
+    let w = initial_weights(&cfg);
+    let data = test_set(&cfg, Device::Cpu).unwrap();
+    let ins = inspect(&cfg, &w, &data).unwrap();
+    let files = write_figures(&dir, &cfg, &ins).expect("figures");
+    let sizes = [
+        ("hidden_tuning", (1300, 889)),
+        ("output_tuning", (880, 559)),
+        ("hidden_activity", (1200, 760)),
+        ("hidden_rates", (900, 450)),
+        ("weights_w1", (1200, 500)),
+        ("weights_w2", (760, 500)),
+        ("weights_input_class", (1200, 500)),
+        ("ablation", (1100, 450)),
+        ("ideal_vs_network", (1100, 460)),
+    ];
+    assert_eq!(files.len(), 2 * sizes.len());
+    for (pair, (name, size)) in files.chunks(2).zip(sizes) {
+        check_outputs(pair, &dir.join(name), size);
+    }
+    fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn inspect_figures_refuse_bad_shapes() {
+    let dir = scratch_dir("inspect-bad");
+    let panel = TuningPanel {
+        title: "unit 0".into(),
+        mean: vec![1.0, 2.0],
+        low: vec![0.5],
+        high: vec![1.5, 2.5],
+        mark_x: None,
+        muted: false,
+    };
+    let grid = TuningGrid {
+        title: "t",
+        x: &[0.0, 1.0],
+        x_label: "x",
+        y_label: "y",
+        panels: &[panel],
+    };
+    let err = tuning_grid(&grid, &dir.join("tuning")).unwrap_err();
+    assert!(err.to_string().contains("one mean, low and high"), "{err}");
+    let ragged = [vec![1.0f32, 2.0], vec![3.0]];
+    let maps = Heatmaps {
+        panels: &[HeatmapPanel {
+            title: "W",
+            x_label: "x",
+            y_label: "y",
+            x_range: 0.0..2.0,
+            y_range: 0.0..2.0,
+            values: &ragged,
+            x_dividers: &[],
+        }],
+        colour_label: "w",
+        size: (400, 300),
+    };
+    assert!(heatmap_figure(&maps, &dir.join("ragged")).is_err());
+    assert!(
+        fs::read_dir(&dir).unwrap().next().is_none(),
+        "files written"
+    );
     fs::remove_dir_all(dir).ok();
 }
 

@@ -201,6 +201,12 @@ pub fn estimate_shared_offset(cfg: &Config, data: &Dataset) -> Result<f64> {
     Ok(best(&fine)?.rem_euclid(2.0 * PI))
 }
 
+/// Refuses, before any work, a stimulus whose likelihood table would not
+/// fit in memory.
+pub fn check_ideal(cfg: &Config) -> Result<()> {
+    Grid::new(cfg, DEFAULT_PHASE_POINTS).map(|_| ())
+}
+
 /// The observer as `inspect` reports it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct IdealLimits {

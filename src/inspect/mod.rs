@@ -17,6 +17,7 @@
 mod ablation;
 mod activity;
 mod compare;
+mod figures;
 mod forward;
 mod ideal;
 mod ideal_rows;
@@ -39,10 +40,11 @@ use crate::stimulus::Dataset;
 pub use ablation::{ablation, Ablation};
 pub use activity::{hidden_activity, Activity, SampleActivity, ACTIVITY_SAMPLES};
 pub use compare::{compare, Agreement, ClassComparison, Comparison};
+pub use figures::*;
 pub use forward::{predict, record, recorded_scores, Recording};
 pub use ideal::{
-    estimate_shared_offset, ideal_limits, ideal_observer, IdealLimits, IdealOptions, IdealResult,
-    OffsetKnowledge, DEFAULT_PHASE_POINTS,
+    check_ideal, estimate_shared_offset, ideal_limits, ideal_observer, IdealLimits, IdealOptions,
+    IdealResult, OffsetKnowledge, DEFAULT_PHASE_POINTS,
 };
 pub use ideal_rows::*;
 pub use tables::*;

@@ -10,7 +10,8 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
 use super::style::{
-    draw_frame, draw_legend, finite_or_zero, styled_mesh, MPL_BLUE, MPL_ORANGE, TICK_PX, TITLE_PX,
+    draw_colour_bar, draw_frame, draw_legend, finite_or_zero, styled_mesh, MPL_BLUE, MPL_ORANGE,
+    TICK_PX, TITLE_PX,
 };
 use super::text::font;
 use super::{save, Figure};
@@ -73,11 +74,16 @@ impl Figure for AnalysisFigure<'_> {
         // The colour bar spans exactly the matrix's height.
         let bar_top = bar_area.get_pixel_range().1.start;
         let bar_bottom = bar_area.get_pixel_range().1.end;
+        let max = confusion_max(self.confusion);
         draw_colour_bar(
             &bar_area,
-            (top.start - bar_top).max(0) as u32,
-            (bar_bottom - top.end).max(0) as u32,
-            confusion_max(self.confusion),
+            (
+                (top.start - bar_top).max(0) as u32,
+                (bar_bottom - top.end).max(0) as u32,
+            ),
+            0.0..max,
+            "Probability",
+            |p| ViridisRGB.get_color_normalized(p, 0.0, max),
         )
     }
 }
@@ -188,37 +194,4 @@ fn confusion_max(confusion: &[Vec<f64>]) -> f64 {
     } else {
         1.0
     }
-}
-
-fn draw_colour_bar<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    margin_top: u32,
-    margin_bottom: u32,
-    max: f64,
-) -> Result<()>
-where
-    DB::ErrorType: 'static,
-{
-    let mut chart = ChartBuilder::on(area)
-        .margin_top(margin_top)
-        .margin_bottom(margin_bottom)
-        .margin_left(8)
-        .margin_right(5)
-        .right_y_label_area_size(50)
-        .build_cartesian_2d(0.0..1.0, 0.0..max)?;
-    styled_mesh(&mut chart)
-        .disable_x_axis()
-        .set_tick_mark_size(LabelAreaPosition::Right, 5)
-        .y_labels(6)
-        .y_desc("Probability")
-        .draw()?;
-    const STEPS: usize = 128;
-    let step = max / STEPS as f64;
-    let bands = (0..STEPS).map(|i| {
-        let y0 = i as f64 * step;
-        let colour = ViridisRGB.get_color_normalized(y0 + step / 2.0, 0.0, max);
-        Rectangle::new([(0.0, y0), (1.0, y0 + step)], colour.filled())
-    });
-    chart.draw_series(bands)?;
-    draw_frame(&chart)
 }

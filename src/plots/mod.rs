@@ -1,16 +1,24 @@
 //! Figures twinned on the notebook's matplotlib plots: the stimulus raster,
 //! the training loss, the train/test analysis (IPD histogram and confusion
-//! matrix) and the parameter sweeps with error bars.
+//! matrix) and the parameter sweeps with error bars; and the figures of
+//! `inspect`: tuning curves, hidden activity, firing rates, weight
+//! heatmaps, ablation and the comparison with the ideal observer.
 //!
 //! Every figure is drawn once per backend from the same code, so the PNG and
 //! the SVG always agree.
 
+mod ablation;
+mod activity;
 mod analysis;
+mod comparison;
+mod heatmap;
 mod loss;
 mod raster;
+mod rates;
 mod style;
 mod sweep;
 mod text;
+mod tuning;
 
 use std::ffi::OsString;
 use std::fs;
@@ -23,10 +31,16 @@ use plotters::prelude::*;
 use crate::output::write_atomically;
 use text::{bundled_font, GlyphFix};
 
+pub use ablation::{ablation_figure, AblationFigure};
+pub use activity::{activity_figure, ActivityFigure, ActivityPanel};
 pub use analysis::{analysis_figure, AnalysisFigure};
+pub use comparison::{comparison_figure, ClassSeries, ComparisonFigure};
+pub use heatmap::{heatmap_figure, HeatmapPanel, Heatmaps};
 pub use loss::loss_curve;
 pub use raster::{stimulus_raster, RasterPanel, MAX_RASTER_PANELS};
-pub use sweep::{sweep_figure, ErrorBarSeries};
+pub use rates::{rates_figure, RatesFigure};
+pub use sweep::{sweep_figure, ErrorBarSeries, ReferenceLine};
+pub use tuning::{tuning_grid, TuningGrid, TuningPanel};
 
 /// A figure drawable on any plotters backend, so one piece of drawing code
 /// yields both the PNG and the SVG.

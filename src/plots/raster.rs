@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{anyhow, ensure, Result};
+use anyhow::{ensure, Result};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::style::{draw_frame, integer_label, styled_mesh, TITLE_PX};
+use super::style::{draw_cells, draw_frame, integer_label, styled_mesh, TITLE_PX};
 use super::text::font;
 use super::{save, Figure};
 
@@ -21,8 +21,8 @@ pub struct RasterPanel {
 /// The most panels the 2x4 raster grid holds, as in the notebook.
 pub const MAX_RASTER_PANELS: usize = 8;
 
-const RASTER_ROWS: usize = 2;
-const RASTER_COLS: usize = 4;
+pub(super) const RASTER_ROWS: usize = 2;
+pub(super) const RASTER_COLS: usize = 4;
 
 /// Draws spike rasters for up to eight stimuli, neurons down and time across.
 pub fn stimulus_raster(panels: &[RasterPanel], stem: &Path) -> Result<Vec<PathBuf>> {
@@ -118,30 +118,12 @@ where
     }
     mesh.draw()?;
 
-    let area = chart.plotting_area().strip_coord_spec();
-    let (w, h) = area.dim_in_pixel();
-    let image = raster_image(panel, w as usize, h as usize);
-    let element = BitMapElement::with_owned_buffer((0, 0), (w, h), image)
-        .ok_or_else(|| anyhow!("raster image does not match its {w}x{h} area"))?;
-    area.draw(&element)?;
-    draw_frame(&chart)
-}
-
-/// Nearest-neighbour resampling of the spikes onto the plotting area's
-/// pixels, black on white (matplotlib's gray_r with interpolation='nearest').
-/// Sampling each pixel centre keeps the dark fraction equal to the spike
-/// density, however many neurons share a pixel row.
-fn raster_image(panel: &RasterPanel, w: usize, h: usize) -> Vec<u8> {
-    let mut rgb = vec![255u8; w * h * 3];
-    for py in 0..h {
-        let n = ((py * 2 + 1) * panel.neurons / (h * 2)).min(panel.neurons - 1);
-        for px in 0..w {
-            let t = ((px * 2 + 1) * panel.steps / (w * 2)).min(panel.steps - 1);
-            if panel.spikes[t * panel.neurons + n] != 0 {
-                let at = (py * w + px) * 3;
-                rgb[at..at + 3].fill(0);
-            }
+    draw_cells(&chart, (panel.neurons, panel.steps), |n, t| {
+        if panel.spikes[t * panel.neurons + n] != 0 {
+            BLACK
+        } else {
+            WHITE
         }
-    }
-    rgb
+    })?;
+    draw_frame(&chart)
 }

@@ -1,4 +1,5 @@
-//! A parameter sweep: mean +- std error bars of each series.
+//! A parameter sweep: mean +- std error bars of each series, and dashed
+//! reference lines (the ideal observer) beside them.
 
 use std::path::{Path, PathBuf};
 
@@ -7,8 +8,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::style::{
-    draw_frame, draw_legend, finite_or_zero, padded_range, styled_mesh, Chart, LABEL_PX, MPL_BLUE,
-    MPL_BROWN, MPL_GREEN, MPL_GREY, MPL_ORANGE, MPL_PINK, MPL_PURPLE, MPL_RED,
+    draw_curve, draw_frame, draw_legend, finite_or_zero, least_crowded_corner, padded_range,
+    styled_mesh, Chart, LABEL_PX, MPL_BLUE, MPL_BROWN, MPL_GREEN, MPL_GREY, MPL_ORANGE, MPL_PINK,
+    MPL_PURPLE, MPL_RED,
 };
 use super::{save, Figure};
 
@@ -20,19 +22,45 @@ pub struct ErrorBarSeries<'a> {
     pub std: &'a [f64],
 }
 
+/// A limit drawn as a dashed line through a value at each x.
+pub struct ReferenceLine<'a> {
+    pub label: &'a str,
+    pub x: &'a [f64],
+    pub y: &'a [f64],
+}
+
+/// Reference line colours: black, then grey.
+const REFERENCE_COLOURS: [RGBColor; 2] = [BLACK, MPL_GREY];
+
 /// Sweep series colours: the notebook draws training in blue and test in red.
 const SERIES_COLOURS: [RGBColor; 7] = [
     MPL_BLUE, MPL_RED, MPL_GREEN, MPL_PURPLE, MPL_ORANGE, MPL_BROWN, MPL_PINK,
 ];
 
-/// Draws mean +- std error bars of each series against a swept parameter.
+/// Draws mean +- std error bars of each series, and the reference lines,
+/// against a swept parameter.
 pub fn sweep_figure(
     x_label: &str,
     y_label: &str,
     series: &[ErrorBarSeries],
+    references: &[ReferenceLine],
     stem: &Path,
 ) -> Result<Vec<PathBuf>> {
     ensure!(!series.is_empty(), "sweep figure needs at least one series");
+    ensure!(
+        references.len() <= REFERENCE_COLOURS.len(),
+        "sweep figure draws at most {} reference lines",
+        REFERENCE_COLOURS.len()
+    );
+    for r in references {
+        ensure!(
+            r.x.len() == r.y.len(),
+            "reference line '{}' has {} x values and {} y values",
+            r.label,
+            r.x.len(),
+            r.y.len()
+        );
+    }
     for s in series {
         ensure!(
             s.x.len() == s.mean.len() && s.x.len() == s.std.len(),
@@ -48,6 +76,7 @@ pub fn sweep_figure(
             x_label,
             y_label,
             series,
+            references,
         },
         stem,
     )
@@ -57,6 +86,7 @@ struct Sweep<'a> {
     x_label: &'a str,
     y_label: &'a str,
     series: &'a [ErrorBarSeries<'a>],
+    references: &'a [ReferenceLine<'a>],
 }
 
 impl Figure for Sweep<'_> {
@@ -83,43 +113,30 @@ impl Figure for Sweep<'_> {
             let colour = SERIES_COLOURS.get(i).copied().unwrap_or(MPL_GREY);
             draw_error_bars(&mut chart, series, colour)?;
         }
+        for (line, &colour) in self.references.iter().zip(&REFERENCE_COLOURS) {
+            let points = line.x.iter().copied().zip(line.y.iter().copied());
+            draw_curve(&mut chart, points, colour, true, Some(line.label))?;
+        }
         let (x0, x1) = (x_range.start, x_range.end);
-        let marks = self.series.iter().flat_map(|s| {
+        let bars = self.series.iter().flat_map(|s| {
             s.x.iter()
                 .zip(s.mean)
                 .zip(s.std)
                 .flat_map(|((&x, &m), &sd)| {
                     let sd = finite_or_zero(sd);
-                    [m - sd, m, m + sd].map(|y| ((x - x0) / (x1 - x0), y / 100.0))
+                    [(x, m - sd), (x, m), (x, m + sd)]
                 })
         });
+        let lines = self
+            .references
+            .iter()
+            .flat_map(|r| r.x.iter().copied().zip(r.y.iter().copied()));
+        let marks = bars
+            .chain(lines)
+            .map(|(x, y)| ((x - x0) / (x1 - x0), y / 100.0));
         draw_legend(&mut chart, LABEL_PX, least_crowded_corner(marks))?;
         draw_frame(&chart)
     }
-}
-
-/// The corner of the plot, in axis fractions, that the fewest marks fall in:
-/// where a legend hides the least data (matplotlib's `loc='best'`, coarsely).
-fn least_crowded_corner(marks: impl Iterator<Item = (f64, f64)>) -> SeriesLabelPosition {
-    // A legend of a few series covers about this much of the plot.
-    const WIDTH: f64 = 0.25;
-    const HEIGHT: f64 = 0.2;
-    let corners = [
-        (SeriesLabelPosition::UpperRight, 1.0 - WIDTH, 1.0 - HEIGHT),
-        (SeriesLabelPosition::UpperLeft, 0.0, 1.0 - HEIGHT),
-        (SeriesLabelPosition::LowerRight, 1.0 - WIDTH, 0.0),
-        (SeriesLabelPosition::LowerLeft, 0.0, 0.0),
-    ];
-    let mut counts = [0usize; 4];
-    for (x, y) in marks.filter(|(x, y)| x.is_finite() && y.is_finite()) {
-        for (count, &(_, left, bottom)) in counts.iter_mut().zip(&corners) {
-            *count +=
-                (x >= left && x <= left + WIDTH && y >= bottom && y <= bottom + HEIGHT) as usize;
-        }
-    }
-    // The first of the least crowded keeps the notebook's upper right on ties.
-    let best = (0..4).min_by_key(|&i| counts[i]).unwrap_or(0);
-    corners[best].0.clone()
 }
 
 /// Error-bar cap width in pixels (the notebook's capsize=5 points).

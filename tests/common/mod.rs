@@ -1,4 +1,5 @@
-//! Helpers shared by the integration tests that drive the `snnloc` binary.
+//! Helpers shared by the integration tests: driving the `snnloc` binary,
+//! small configs, data and weights.
 #![allow(dead_code)] // each test binary uses its own subset
 
 use std::path::PathBuf;
@@ -9,7 +10,7 @@ use snnloc::data::data_generator;
 use snnloc::labels::discretise;
 use snnloc::model::{init_weight_matrices, Weights};
 use snnloc::seed::seed_torch;
-use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
+use snnloc::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
 use tch::{Device, Tensor};
 
 pub fn snnloc(args: &[&str]) -> Output {
@@ -65,4 +66,29 @@ pub fn batch_and_weights(cfg: &Config, seed: u64) -> (Tensor, Tensor, Weights) {
 pub fn max_relative_difference(a: &Tensor, b: &Tensor) -> f64 {
     let scale = b.abs().max().double_value(&[]).max(1e-12);
     (a - b).abs().max().double_value(&[]) / scale
+}
+
+/// The default stimulus and network with 128 test samples in batches of
+/// 32.
+pub fn small_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.data.batch_size = 32;
+    cfg.data.n_training_batches = 4;
+    cfg.data.n_testing_batches = 4;
+    cfg
+}
+
+/// The weights a training with `cfg` starts from, detached.
+pub fn initial_weights(cfg: &Config) -> Weights {
+    let _generator = seed_torch(cfg.run.seed);
+    init_weight_matrices(cfg, Device::Cpu)
+        .unwrap()
+        .detached_copy(Device::Cpu)
+        .unwrap()
+}
+
+/// `n` samples of random IPDs from the config's stimulus stream.
+pub fn draw(cfg: &Config, n: usize) -> Dataset {
+    let mut rng = StimulusRng::new(cfg).unwrap();
+    random_ipd_input_signal(cfg, n, &mut rng, Device::Cpu).unwrap()
 }
