@@ -1,6 +1,6 @@
 //! The `snnloc` command: a thin layer of flags over the library. The flags
 //! and their parsing live in `cli`, what each subcommand does in
-//! `cli::commands` and `cli::sweep`.
+//! `cli::commands`, `cli::sweep` and `cli::inspect`.
 
 mod cli;
 
@@ -29,6 +29,8 @@ fn main() -> ExitCode {
         Command::Stimulus(args) => cli::commands::stimulus(args),
         Command::Sweep(args) => cli::sweep::sweep(args),
         Command::SweepMerge(args) => cli::sweep::sweep_merge(args),
+        Command::Inspect(args) => cli::inspect::inspect_run(args),
+        Command::Ideal(args) => cli::inspect::ideal(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,48 +1,21 @@
-//! What a network learned, and the ideal observer: `snnloc::inspect`.
+//! What a network learned: `snnloc::inspect`'s recording, tuning,
+//! activity, weights, ablation and CSVs, and `snnloc inspect`.
 
 mod common;
 
 use std::f64::consts::PI;
 use std::path::Path;
 
-use common::scratch_dir;
-use snnloc::config::{Config, PhaseOffset, Readout, Reset};
-use snnloc::engine::Engine;
-use snnloc::experiment::{run, test_set};
-use snnloc::inspect::*;
-use snnloc::model::{init_weight_matrices, DaleSigns, Weights};
-use snnloc::seed::seed_torch;
-use snnloc::stimulus::{
-    firing_probabilities, input_signal, random_ipd_input_signal, Dataset, StimulusRng,
+use common::{
+    assert_one_line_error, draw, initial_weights, scratch_dir, small_config as small, snnloc,
 };
+use snnloc::config::{Config, Readout, Reset};
+use snnloc::engine::Engine;
+use snnloc::experiment::test_set;
+use snnloc::inspect::*;
+use snnloc::model::{DaleSigns, Weights};
+use snnloc::stimulus::Dataset;
 use tch::{Device, Kind, Tensor};
-
-/// The default stimulus and network on 128 test samples.
-fn small() -> Config {
-    let mut cfg = Config::default();
-    cfg.data.batch_size = 32;
-    cfg.data.n_training_batches = 4;
-    cfg.data.n_testing_batches = 4;
-    cfg
-}
-
-fn per_sample(mut cfg: Config) -> Config {
-    cfg.stimulus.phase_offset = PhaseOffset::PerSample;
-    cfg
-}
-
-fn initial_weights(cfg: &Config) -> Weights {
-    let _generator = seed_torch(cfg.run.seed);
-    init_weight_matrices(cfg, Device::Cpu)
-        .unwrap()
-        .detached_copy(Device::Cpu)
-        .unwrap()
-}
-
-fn draw(cfg: &Config, n: usize) -> Dataset {
-    let mut rng = StimulusRng::new(cfg).unwrap();
-    random_ipd_input_signal(cfg, n, &mut rng, Device::Cpu).unwrap()
-}
 
 /// The recording's scores are the reference engine's, bit for bit, and
 /// its estimates the fused engine's, on 128 samples in batches of 32.
@@ -317,17 +290,6 @@ fn every_csv_has_its_shape_and_labels() {
 }
 
 #[test]
-fn per_sample_offsets_have_no_known_offset_observer() {
-    let cfg = per_sample(small());
-    let limits = ideal_limits(&cfg, &draw(&cfg, 64), DEFAULT_PHASE_POINTS).unwrap();
-    assert!(limits.known_offset.is_none());
-    let rows = summary_rows(&limits, None);
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].classifier, "ideal");
-    assert!(rows[0].right_where_network_wrong.is_none());
-}
-
-#[test]
 fn bad_inputs_are_errors() {
     let (cfg, w, data) = hand_built();
     let mut wide = cfg.clone();
@@ -345,172 +307,85 @@ fn bad_inputs_are_errors() {
     assert!(err.to_string().contains("do not fit"), "{err}");
 }
 
-#[test]
-fn ideal_observer_is_at_chance_without_an_envelope() {
-    let mut cfg = per_sample(small());
-    cfg.stimulus.envelope_power = 0.0;
-    let result = ideal_observer(&cfg, &draw(&cfg, 600), &IdealOptions::default()).unwrap();
-    // Every phase and IPD is equally likely: a flat posterior, and an
-    // accuracy within 5 standard errors of 1/12.
-    assert!(result
-        .posterior
-        .iter()
-        .flatten()
-        .all(|p| (p - 1.0 / 12.0).abs() < 1e-9));
-    let se = 100.0 * ((1.0 / 12.0) * (11.0 / 12.0) / 600.0f64).sqrt();
+/// A run that trains in a moment on one thread.
+const TINY: &[&str] = &[
+    "--batch-size",
+    "16",
+    "--n-training-batches",
+    "2",
+    "--n-testing-batches",
+    "1",
+    "--epochs",
+    "1",
+    "--device",
+    "cpu",
+    "--threads",
+    "1",
+];
+
+fn assert_success(out: &std::process::Output) -> String {
     assert!(
-        (result.score.accuracy_pct - 100.0 / 12.0).abs() < 5.0 * se,
-        "{:?}",
-        result.score
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
-fn ideal_posterior_peaks_at_the_true_ipd_without_noise() {
-    // Spikes replaced by their expectation: the likelihood is largest at
-    // the true parameters (Gibbs' inequality). IPDs at least 7° from a
-    // class edge, where the posterior (about 1° wide) is all in one class.
-    let cfg = Config::default();
-    let cases = [
-        (-67.0, 0.4),
-        (-37.3, 2.0),
-        (7.0, 3.3),
-        (22.5, 4.1),
-        (52.0, 5.0),
-        (82.0, 6.1),
+fn train_inspects_and_the_inspect_command_repeats_it() {
+    let dir = scratch_dir("inspect-cli");
+    let d = dir.to_str().unwrap();
+    let stdout = assert_success(&snnloc(
+        &[&["train", "--out", d, "--inspect", "--no-plots"], TINY].concat(),
+    ));
+    for line in [
+        "Network: accuracy",
+        "Hidden units: ",
+        "Ideal observer: accuracy",
+        "Ideal observer told the shared offset",
+    ] {
+        assert!(stdout.contains(line), "missing '{line}' in:\n{stdout}");
+    }
+    let inspected = dir.join("inspect");
+    let figures = [
+        HIDDEN_TUNING_FIGURE,
+        OUTPUT_TUNING_FIGURE,
+        HIDDEN_ACTIVITY_FIGURE,
+        HIDDEN_RATES_FIGURE,
+        WEIGHTS_W1_FIGURE,
+        WEIGHTS_W2_FIGURE,
+        WEIGHTS_INPUT_CLASS_FIGURE,
+        ABLATION_FIGURE,
+        IDEAL_FIGURE,
     ];
-    let spikes: Vec<f32> = cases
+    let images = figures
         .iter()
-        .flat_map(|&(ipd, offset)| firing_probabilities(&cfg, f64::to_radians(ipd), offset))
-        .map(|p| p as f32)
-        .collect();
-    let ipd: Vec<f32> = cases
-        .iter()
-        .map(|&(ipd, _)| f64::to_radians(ipd) as f32)
-        .collect();
-    let data = Dataset {
-        ipd: Tensor::from_slice(&ipd),
-        spikes: Tensor::from_slice(&spikes).view([6, 100, 200]),
-    };
-    let result = ideal_observer(&cfg, &data, &IdealOptions::default()).unwrap();
-    for (i, &(ipd, _)) in cases.iter().enumerate() {
-        let map = result.map_ipd[i].to_degrees();
-        assert!((map - ipd).abs() < 0.1, "MAP {map}° for IPD {ipd}°");
-        let class = ((ipd + 90.0) / 15.0) as usize;
-        assert_eq!(result.predicted[i], class);
-        assert!(
-            result.posterior[i][class] > 0.99,
-            "{:?}",
-            result.posterior[i]
-        );
+        .flat_map(|f| [format!("{f}.png"), format!("{f}.svg")]);
+    for file in CSV_FILES.iter().map(|f| f.to_string()).chain(images) {
+        assert!(inspected.join(&file).is_file(), "{file} missing");
     }
-    for (i, &(ipd, offset)) in cases.iter().enumerate() {
-        let known = IdealOptions {
-            offset: OffsetKnowledge::Known(offset),
-            ..Default::default()
-        };
-        let one = Dataset {
-            ipd: data.ipd.narrow(0, i as i64, 1),
-            spikes: data.spikes.narrow(0, i as i64, 1),
-        };
-        let result = ideal_observer(&cfg, &one, &known).unwrap();
-        assert!((result.map_ipd[0].to_degrees() - ipd).abs() < 0.1);
+
+    // On the run's own test set, the command gives the same tables (the
+    // ideal summary aside, which holds seconds). The thread count must be
+    // the same: it changes how libtorch sums the ideal observer's matmuls.
+    let again = dir.join("again");
+    let a = again.to_str().unwrap();
+    let quiet = assert_success(&snnloc(&["inspect", d, "--out", a, "-q", "--threads", "1"]));
+    assert!(quiet.is_empty(), "{quiet}");
+    let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
+    for name in CSV_FILES.iter().filter(|&&n| n != IDEAL_SUMMARY_CSV) {
+        assert!(read(&inspected, name) == read(&again, name), "{name}");
     }
-}
+    // With --seed, on a fresh test set.
+    let other = dir.join("other");
+    let o = other.to_str().unwrap();
+    assert_success(&snnloc(&["inspect", d, "--out", o, "--seed", "5", "-q"]));
+    assert!(read(&inspected, IDEAL_SAMPLES_CSV) != read(&other, IDEAL_SAMPLES_CSV));
 
-#[test]
-fn ideal_observer_does_not_change_on_a_finer_grid() {
-    let cfg = per_sample(small());
-    let data = draw(&cfg, 256);
-    let coarse = ideal_observer(&cfg, &data, &IdealOptions::default()).unwrap();
-    let fine = IdealOptions {
-        phase_points: 720,
-        ..Default::default()
-    };
-    let fine = ideal_observer(&cfg, &data, &fine).unwrap();
-    assert_eq!((coarse.phase_points, fine.phase_points), (360, 720));
-    assert_eq!(coarse.predicted, fine.predicted);
-    let largest = coarse
-        .posterior
-        .iter()
-        .flatten()
-        .zip(fine.posterior.iter().flatten())
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    assert!(largest < 1e-3, "posteriors differ by up to {largest}");
-    assert!((coarse.map_ipd_rms_deg - fine.map_ipd_rms_deg).abs() < 0.05);
-    // A sharper envelope, a narrower likelihood: a finer grid.
-    let mut sharp = cfg.clone();
-    sharp.stimulus.envelope_power = 100.0;
-    let few = draw(&sharp, 8);
-    let sharp = ideal_observer(&sharp, &few, &IdealOptions::default()).unwrap();
-    assert_eq!(sharp.phase_points, 840);
-    // A grid rounded up to whole IPD cells per class (no envelope, no
-    // width to resolve).
-    let mut seven = cfg;
-    seven.data.num_classes = 7;
-    seven.stimulus.envelope_power = 0.0;
-    let odd = IdealOptions {
-        phase_points: 100,
-        ..Default::default()
-    };
-    assert_eq!(
-        ideal_observer(&seven, &few, &odd).unwrap().phase_points,
-        112
-    );
-}
-
-#[test]
-fn shared_offset_is_recovered_and_knowing_it_helps() {
-    let cfg = small();
-    let ipd: Vec<f64> = (0..512)
-        .map(|i| (i as f64 + 0.5) / 512.0 * PI - PI / 2.0)
-        .collect();
-    // input_signal draws the per-call offset first.
-    let truth = 2.0 * PI * StimulusRng::new(&cfg).unwrap().uniform();
-    let mut rng = StimulusRng::new(&cfg).unwrap();
-    let data = input_signal(&cfg, &ipd, &mut rng, Device::Cpu).unwrap();
-    let estimate = estimate_shared_offset(&cfg, &data).unwrap();
-    let gap = (estimate - truth + PI).rem_euclid(2.0 * PI) - PI;
-    assert!(
-        gap.abs().to_degrees() < 0.1,
-        "estimate {estimate} vs {truth}"
-    );
-    let limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS).unwrap();
-    let (offset, known) = limits.known_offset.unwrap();
-    assert_eq!(offset, estimate);
-    let unknown = limits.unknown_offset.score;
-    assert!(known.score.accuracy_pct >= unknown.accuracy_pct - 1.0);
-    assert!(known.map_ipd_rms_deg < limits.unknown_offset.map_ipd_rms_deg);
-}
-
-#[test]
-fn ideal_observer_is_not_beaten_by_a_trained_network() {
-    let mut cfg = per_sample(Config::default());
-    cfg.data.n_training_batches = 16;
-    cfg.data.n_testing_batches = 8;
-    cfg.training.epochs = 4;
-    cfg.run.seed = 3;
-    let outcome = run(&cfg, Device::Cpu, Engine::Fused, |_| {}).unwrap();
-    let data = test_set(&cfg, Device::Cpu).unwrap();
-    let w = outcome.weights.detached_copy(Device::Cpu).unwrap();
-    let rec = record(&cfg, &w, &data).unwrap();
-    let predicted = predict(&cfg, &rec, &w.w2).unwrap();
-    let limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS).unwrap();
-    let c = compare(&cfg, &rec, &predicted, &limits);
-    assert!((c.network.accuracy_pct - outcome.test.accuracy_mean).abs() < 1e-9);
-    let ideal = limits.unknown_offset.score;
-    let n = rec.len() as f64;
-    let se = 100.0 * (ideal.accuracy_pct / 100.0 * (1.0 - ideal.accuracy_pct / 100.0) / n).sqrt();
-    assert!(
-        ideal.accuracy_pct >= c.network.accuracy_pct - 3.0 * se,
-        "{c:?}"
-    );
-    let a = c.agreement;
-    assert_eq!(
-        a.both + a.network_only + a.ideal_only + a.neither,
-        rec.len()
-    );
-    assert!(a.ideal_only >= a.network_only);
-    assert_eq!(c.per_class.iter().map(|k| k.n).sum::<usize>(), rec.len());
+    assert_one_line_error(&["inspect", "/nonexistent/run"], "no such folder");
+    assert_one_line_error(&["inspect", o], "cannot read config.json");
+    std::fs::copy(dir.join("config.json"), other.join("config.json")).unwrap();
+    assert_one_line_error(&["inspect", o], "no weights.safetensors");
+    std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -12,6 +12,7 @@ use snnloc::config::Config;
 use snnloc::device::{device_name, select_device};
 use snnloc::engine::Engine;
 use snnloc::experiment::{self, Event, Outcome};
+use snnloc::inspect::check_ideal;
 use snnloc::metrics::Metrics;
 use snnloc::output;
 use snnloc::plots;
@@ -20,11 +21,17 @@ use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
 
 /// Applies --device and --threads.
 pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
-    if let Some(threads) = args.threads {
+    set_threads(args.threads)?;
+    select_device(&args.device)
+}
+
+/// Applies --threads, when given.
+pub fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(threads) = threads {
         anyhow::ensure!(threads >= 1, "`threads` must be at least 1, got {threads}");
         tch::set_num_threads(threads as i32);
     }
-    select_device(&args.device)
+    Ok(())
 }
 
 /// Prints the notebook's progress lines, in its order, unless quiet.
@@ -76,6 +83,11 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.run.seed)));
     output::check_out_dir(&out)?;
+    let inspect_out = super::inspect::default_out(&out);
+    if args.inspect {
+        check_ideal(&cfg)?;
+        output::check_out_dir(&inspect_out)?;
+    }
     let quiet = args.runtime.quiet;
     if !quiet {
         println!(
@@ -109,6 +121,12 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             s.analysis_train + s.analysis_test,
             out.display()
         );
+    }
+    if args.inspect {
+        // `experiment::run` keeps no data; its test set is drawn again,
+        // identically, from the config's seed.
+        let test_data = experiment::test_set(&cfg, Device::Cpu)?;
+        super::inspect::inspect_into(&cfg, &outcome.weights, &test_data, &inspect_out, quiet)?;
     }
     Ok(())
 }

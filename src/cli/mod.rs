@@ -3,6 +3,7 @@
 
 pub mod commands;
 mod config_args;
+pub mod inspect;
 pub mod present;
 #[cfg(test)]
 mod readme;
@@ -40,6 +41,45 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Combine the folders of a sharded sweep into one runs.csv, summary.csv and figures
     SweepMerge(SweepMergeArgs),
+    /// Show what a trained network learned: tuning curves, hidden activity, weights, ablations, and the ideal observer beside it (CSVs and figures)
+    Inspect(InspectArgs),
+    /// The ideal observer of a stimulus config: the best accuracy any classifier can reach on its test set
+    Ideal(IdealArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    /// Folder of a `snnloc train` run (its config.json and weights.safetensors)
+    pub run_dir: PathBuf,
+    /// Output folder for the CSVs and figures [default: RUN_DIR/inspect]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Inspect on a fresh test set drawn for this seed [default: the run's own test set]
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// libtorch intra-op threads [default: libtorch's choice, one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
+pub struct IdealArgs {
+    /// The stimulus and data options; the test set is the one `snnloc train` draws for --seed
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Folder for ideal_summary.csv (nothing is written without it)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// libtorch intra-op threads [default: libtorch's choice, one per core]
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print only errors
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 #[derive(Args, Debug)]
@@ -76,6 +116,12 @@ pub struct SweepArgs {
     /// List this shard's jobs with the `snnloc train` command of each, and run nothing
     #[arg(long)]
     pub dry_run: bool,
+    /// Inspect every run after its training, into runs/<value-index>-<repeat>/inspect
+    #[arg(long)]
+    pub inspect: bool,
+    /// Add the ideal observer's accuracy and errors per value to summary.csv and the figures, computed once per value on the test set of its repeat 0 (kept in ideal.csv; later calls keep it up to date)
+    #[arg(long)]
+    pub ideal: bool,
 }
 
 #[derive(Args, Debug)]
@@ -89,6 +135,9 @@ pub struct SweepMergeArgs {
     /// Print only errors
     #[arg(long, short)]
     pub quiet: bool,
+    /// Add the ideal observer per value, as `snnloc sweep --ideal` (also when a shard has ideal.csv)
+    #[arg(long)]
+    pub ideal: bool,
 }
 
 #[derive(Args, Debug)]
@@ -119,6 +168,9 @@ pub struct TrainArgs {
     /// Do not draw the loss and analysis figures
     #[arg(long)]
     pub no_plots: bool,
+    /// Then inspect the trained network on its test set, into OUT/inspect (as `snnloc inspect OUT`)
+    #[arg(long)]
+    pub inspect: bool,
 }
 
 #[derive(Args, Debug)]

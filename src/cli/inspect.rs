@@ -1,0 +1,182 @@
+//! `inspect` (what a trained network learned) and `ideal` (the information
+//! limit of a stimulus), on top of `snnloc::inspect`. Both run on the CPU
+//! and without training.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{ensure, Context, Result};
+use tch::Device;
+
+use super::commands::set_threads;
+use super::{IdealArgs, InspectArgs};
+use snnloc::config::{Config, PhaseOffset};
+use snnloc::experiment::test_set;
+use snnloc::inspect::{
+    check_ideal, ideal_limits, inspect, summary_rows, write_csvs, write_figures, IdealLimits,
+    IdealResult, Inspection, DEFAULT_PHASE_POINTS, IDEAL_SUMMARY_CSV,
+};
+use snnloc::model::Weights;
+use snnloc::output;
+use snnloc::stimulus::Dataset;
+
+/// The folder `inspect` writes into when not told: `<run>/inspect`.
+pub fn default_out(run_dir: &Path) -> PathBuf {
+    run_dir.join("inspect")
+}
+
+pub fn inspect_run(args: &InspectArgs) -> Result<()> {
+    set_threads(args.threads)?;
+    let dir = &args.run_dir;
+    ensure!(
+        dir.is_dir(),
+        "run folder {}: no such folder (give the --out folder of a snnloc train run)",
+        dir.display()
+    );
+    let mut cfg = read_run_config(dir)?;
+    if let Some(seed) = args.seed {
+        cfg.run.seed = seed;
+    }
+    cfg.validate()?;
+    check_ideal(&cfg)?;
+    let weights_file = dir.join("weights.safetensors");
+    ensure!(
+        weights_file.is_file(),
+        "run folder {}: no weights.safetensors (did its training finish?)",
+        dir.display()
+    );
+    let weights = output::load_weights(&weights_file, &cfg, Device::Cpu)?;
+    let out = args.out.clone().unwrap_or_else(|| default_out(dir));
+    output::check_out_dir(&out)?;
+    let data = test_set(&cfg, Device::Cpu)?;
+    inspect_into(&cfg, &weights, &data, &out, args.quiet)
+}
+
+fn read_run_config(dir: &Path) -> Result<Config> {
+    let path = dir.join("config.json");
+    let text = std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "run folder {}: cannot read config.json (give the --out folder of a snnloc train run)",
+            dir.display()
+        )
+    })?;
+    serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a snnloc config.json", path.display()))
+}
+
+/// Inspects `w` on `data`, writes the CSVs and figures into `out` and,
+/// unless quiet, prints what they show in a few lines.
+pub fn inspect_into(
+    cfg: &Config,
+    w: &Weights,
+    data: &Dataset,
+    out: &Path,
+    quiet: bool,
+) -> Result<()> {
+    let clock = Instant::now();
+    let ins = inspect(cfg, w, data)?;
+    let analysis = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
+    let csvs = write_csvs(out, cfg, &ins)?;
+    let figures = write_figures(out, cfg, &ins)?;
+    if !quiet {
+        print_inspection(&ins);
+        println!(
+            "Inspected {} samples in {analysis:.2} s, figures in {:.2} s; {} CSV files and {} figures (PNG and SVG) in {}",
+            ins.recording.len(),
+            clock.elapsed().as_secs_f64(),
+            csvs.len(),
+            figures.len() / 2,
+            out.display()
+        );
+    }
+    Ok(())
+}
+
+fn print_inspection(ins: &Inspection) {
+    let n = &ins.comparison.network;
+    println!(
+        "Network: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg",
+        n.accuracy_pct, n.abs_error_deg, n.midpoint_error_deg
+    );
+    let units = &ins.hidden.units;
+    let preferred: Vec<f64> = units
+        .iter()
+        .filter_map(|u| u.preferred.map(|p| p.ipd_deg))
+        .collect();
+    let (low, high) = preferred
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+            (l.min(x), h.max(x))
+        });
+    let silent = units.len() - preferred.len();
+    if preferred.is_empty() {
+        println!("Hidden units: all {} silent", units.len());
+    } else {
+        println!(
+            "Hidden units: {silent} of {} silent; the others prefer IPDs from {low:.0} to {high:.0} deg",
+            units.len()
+        );
+    }
+    let a = &ins.ablation;
+    if let Some(&top) = a.importance_order.last() {
+        println!(
+            "Ablation: silencing unit {top} alone costs {:.1} points of accuracy, the most of any unit",
+            a.intact.accuracy_pct - a.single[top].accuracy_pct
+        );
+    }
+    print_ideal(&ins.ideal);
+}
+
+pub fn ideal(args: &IdealArgs) -> Result<()> {
+    let cfg = args.config.resolve()?;
+    set_threads(args.threads)?;
+    check_ideal(&cfg)?;
+    if let Some(out) = &args.out {
+        output::check_out_dir(out)?;
+    }
+    let data = test_set(&cfg, Device::Cpu)?;
+    let limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS)?;
+    if !args.quiet {
+        println!(
+            "Ideal observer on the test set of seed {} ({} samples, {}):",
+            cfg.run.seed,
+            data.len(),
+            match cfg.stimulus.phase_offset {
+                PhaseOffset::PerCall => "one phase offset shared by all samples",
+                PhaseOffset::PerSample => "a phase offset per sample",
+            }
+        );
+        print_ideal(&limits);
+    }
+    if let Some(out) = &args.out {
+        output::create_dir(out)?;
+        let path = out.join(IDEAL_SUMMARY_CSV);
+        output::write_csv_rows(&path, summary_rows(&limits, None))?;
+        if !args.quiet {
+            println!("{}", path.display());
+        }
+    }
+    Ok(())
+}
+
+fn print_ideal(limits: &IdealLimits) {
+    print_observer("Ideal observer", &limits.unknown_offset);
+    if let Some((offset, known)) = &limits.known_offset {
+        print_observer(
+            &format!(
+                "Ideal observer told the shared offset ({:.1} deg, estimated from all samples' first-ear spikes; an upper bound)",
+                offset.to_degrees()
+            ),
+            known,
+        );
+    }
+}
+
+fn print_observer(label: &str, r: &IdealResult) {
+    let s = &r.score;
+    println!(
+        "{label}: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg, MAP IPD rms error {:.2} deg",
+        s.accuracy_pct, s.abs_error_deg, s.midpoint_error_deg, r.map_ipd_rms_deg
+    );
+}
