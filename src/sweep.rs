@@ -4,10 +4,12 @@
 //!
 //! A sweep folder holds `sweep.json` (the definition), `runs.csv` (one row
 //! per finished run, appended and synced as runs end), `summary.csv`, the
-//! figures `sweep_accuracy` and `sweep_abs_error`, and `runs/<value>-<repeat>/`
-//! with each run's own files. Re-running the same sweep on the folder
+//! figures `sweep_accuracy`, `sweep_abs_error` and `sweep_midpoint_error`,
+//! `ideal.csv` when the sweep keeps the ideal observer (`ideal`), and
+//! `runs/<value>-<repeat>/` with each run's own files. Re-running the same sweep on the folder
 //! resumes it; `shard` splits it over machines and `merge` joins shards.
 
+mod ideal;
 mod records;
 mod runner;
 mod spec;
@@ -18,6 +20,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 
+pub use ideal::{check_ideal, read_ideal, IdealRecord, IDEAL_FILE};
 pub use records::{read_runs, RunRecord, METRICS, RUNS_FILE};
 pub use runner::Launcher;
 pub use spec::{derive_seed, parse_values, Job, Shard, SweepFile, SweepSpec};
@@ -47,6 +50,9 @@ pub struct Options<'a> {
     /// Delete the results of a different sweep found in `out`.
     pub force: bool,
     pub quiet: bool,
+    /// Start keeping the ideal observer of every value (`ideal`); a folder
+    /// that has an ideal.csv keeps it anyway.
+    pub ideal: bool,
 }
 
 /// What a call of `run` did.
@@ -108,7 +114,10 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         Ok(())
     })?;
     progress.finish();
-    write_results(out, spec, &unique_rows(rows)?)?;
+    let ideal = (opts.ideal || out.join(IDEAL_FILE).exists())
+        .then(|| read_ideal(out, spec))
+        .transpose()?;
+    write_results(out, spec, &unique_rows(rows)?, ideal)?;
     if failed > 0 {
         bail!(
             "{failed} of {} runs failed (see above); re-run the same command to retry them",
@@ -221,13 +230,15 @@ pub struct MergeReport {
 /// Combines the folders of one sweep's shards (or partial copies of it)
 /// into `out`: the union of their runs.csv rows, a summary and figures.
 /// `out` becomes a folder of the whole sweep (shard 0/1), so running the
-/// sweep on it again runs whatever jobs are still missing.
-pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<MergeReport> {
+/// sweep on it again runs whatever jobs are still missing. The ideal
+/// observer is kept with `ideal` or when a folder already keeps it, from
+/// the shards' records where they have them.
+pub fn merge(out: &Path, dirs: &[PathBuf], ideal: bool) -> Result<MergeReport> {
     let Some(first) = dirs.first() else {
         bail!("sweep-merge needs at least one sweep folder");
     };
     let spec = read_sweep_file(first)?.spec;
-    let mut rows = Vec::new();
+    let (mut rows, mut known_ideal) = (Vec::new(), Vec::new());
     for dir in dirs {
         let file = read_sweep_file(dir)?;
         if file.spec != spec {
@@ -243,6 +254,7 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<MergeReport> {
             );
         }
         rows.extend(read_runs(&dir.join(RUNS_FILE), &spec)?);
+        known_ideal.extend(read_ideal(dir, &spec)?);
     }
     let rows = unique_rows(rows)?;
     claim_folder(
@@ -254,7 +266,9 @@ pub fn merge(out: &Path, dirs: &[PathBuf]) -> Result<MergeReport> {
         false,
     )?;
     write_runs(&out.join(RUNS_FILE), &rows)?;
-    write_results(out, &spec, &rows)?;
+    known_ideal.extend(read_ideal(out, &spec)?);
+    let keep_ideal = ideal || !known_ideal.is_empty() || out.join(IDEAL_FILE).exists();
+    write_results(out, &spec, &rows, keep_ideal.then_some(known_ideal))?;
     Ok(MergeReport {
         total: spec.job_count(),
         merged: rows.len(),
@@ -311,7 +325,7 @@ fn discard_results(out: &Path) -> Result<()> {
     let figures = [ACCURACY_FIGURE, ABS_ERROR_FIGURE, MIDPOINT_ERROR_FIGURE]
         .into_iter()
         .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")]);
-    let files = [SWEEP_FILE, RUNS_FILE, SUMMARY_FILE]
+    let files = [SWEEP_FILE, RUNS_FILE, SUMMARY_FILE, IDEAL_FILE]
         .into_iter()
         .map(String::from)
         .chain(figures);

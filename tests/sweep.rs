@@ -151,6 +151,7 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
             max_runs: None,
             force: false,
             quiet: true,
+            ideal: false,
         },
     )
     .unwrap();
@@ -224,6 +225,38 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
 }
 
 #[test]
+fn sweep_inspects_its_runs_and_keeps_the_ideal_observer() {
+    let out = scratch_dir("inspect-ideal");
+    assert_success(&sweep_cli(&out, "2", &["--ideal", "--inspect"]));
+    for run in ["0-0", "0-1"] {
+        let inspect = out.join("runs").join(run).join("inspect");
+        for file in [
+            "hidden_tuning.png",
+            "ideal_vs_network.svg",
+            "ablation_single.csv",
+        ] {
+            assert!(inspect.join(file).is_file(), "{run}: {file} missing");
+        }
+    }
+    let check = |out: &Path| {
+        let summary = read_csv(&out.join("summary.csv"));
+        let ideal = number(&summary[0], "ideal_accuracy_pct");
+        assert!((0.0..=100.0).contains(&ideal), "{ideal}");
+        // Per-call offsets: the observer told the offset as well.
+        assert!(number(&summary[0], "ideal_known_offset_accuracy_pct") >= 0.0);
+        let seed = snnloc::sweep::derive_seed(0, "2.0", 0) as f64;
+        assert_eq!(number(&summary[0], "ideal_seed"), seed);
+        summary
+    };
+    let first = check(&out);
+    // Resumed without --ideal, the folder keeps its observer, unchanged.
+    fs::remove_file(out.join("summary.csv")).unwrap();
+    assert_success(&sweep_cli(&out, "2", &[]));
+    assert_eq!(check(&out), first);
+    fs::remove_dir_all(&out).unwrap();
+}
+
+#[test]
 fn interrupted_sweep_resumes_each_job_exactly_once() {
     let out = scratch_dir("resume");
     let runs_csv = out.join("runs.csv");
@@ -251,9 +284,12 @@ fn shards_cover_every_job_once_and_merge_to_the_whole_sweep() {
     let root = scratch_dir("shards");
     let whole = root.join("whole");
     let shards = [root.join("shard0"), root.join("shard1")];
-    assert_success(&sweep_cli(&whole, "1,3", &[]));
+    // The ideal observer travels with the one shard that keeps it.
+    assert_success(&sweep_cli(&whole, "1,3", &["--ideal"]));
     for (k, dir) in shards.iter().enumerate() {
-        assert_success(&sweep_cli(dir, "1,3", &["--shard", &format!("{k}/2")]));
+        let shard = format!("{k}/2");
+        let ideal = if k == 0 { "--ideal" } else { "--quiet" };
+        assert_success(&sweep_cli(dir, "1,3", &["--shard", &shard, ideal]));
     }
     let (ids0, ids1) = (
         job_ids(&shards[0].join("runs.csv")),
@@ -279,6 +315,7 @@ fn shards_cover_every_job_once_and_merge_to_the_whole_sweep() {
         );
     }
     assert!(merged.join("sweep_accuracy.png").is_file());
+    assert_eq!(read_csv(&merged.join("ideal.csv")).len(), 2);
 
     // A shard merged with a folder of another sweep is refused.
     let other = root.join("other");
@@ -385,6 +422,7 @@ fn a_failing_run_is_reported_and_leaves_no_row() {
             max_runs: None,
             force: false,
             quiet: true,
+            ideal: false,
         },
     )
     .unwrap_err();

@@ -16,6 +16,8 @@ struct ChildTrain {
     exe: PathBuf,
     device: String,
     threads: Option<usize>,
+    /// Adds `--inspect`.
+    inspect: bool,
 }
 
 impl Launcher for ChildTrain {
@@ -30,6 +32,9 @@ impl Launcher for ChildTrain {
             .args(["--no-plots", "--quiet", "--device", &self.device]);
         if let Some(threads) = self.threads {
             command.args(["--threads", &threads.to_string()]);
+        }
+        if self.inspect {
+            command.arg("--inspect");
         }
         command
     }
@@ -65,6 +70,9 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let shard: Shard = args.shard.parse()?;
     // The children use --device and --threads; a bad one fails here, once.
     runtime(&args.runtime)?;
+    if args.ideal || args.inspect {
+        sweep::check_ideal(&spec)?;
+    }
     if args.dry_run {
         for job in spec.jobs(shard) {
             println!(
@@ -82,6 +90,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         exe: std::env::current_exe().context("cannot find the snnloc executable to run")?,
         device: args.runtime.device.clone(),
         threads: args.runtime.threads.or_else(|| threads_per_job(args.jobs)),
+        inspect: args.inspect,
     };
     sweep::run(
         &spec,
@@ -93,13 +102,14 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             max_runs: args.max_runs,
             force: args.force,
             quiet: args.runtime.quiet,
+            ideal: args.ideal,
         },
     )?;
     Ok(())
 }
 
 pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
-    let report = sweep::merge(&args.out, &args.dirs)?;
+    let report = sweep::merge(&args.out, &args.dirs, args.ideal)?;
     if !args.quiet {
         println!(
             "merged {} of {} jobs into {}{}",

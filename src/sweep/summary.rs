@@ -1,16 +1,18 @@
-//! `summary.csv` and the two error-bar figures: statistics across the
-//! repeats of each value.
+//! `summary.csv` and the error-bar figures: statistics across the repeats
+//! of each value, and the ideal observer beside them when the sweep keeps
+//! it.
 
 use std::path::Path;
 
 use anyhow::Result;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
+use super::ideal::{update_ideal, IdealRecord};
 use super::records::{RunRecord, METRICS, SUMMARY_COLUMNS};
 use super::spec::SweepSpec;
 use crate::analysis::mean_std;
 use crate::output;
-use crate::plots::{sweep_figure, ErrorBarSeries};
+use crate::plots::{sweep_figure, ErrorBarSeries, ReferenceLine};
 
 pub const SUMMARY_FILE: &str = "summary.csv";
 pub const ACCURACY_FIGURE: &str = "sweep_accuracy";
@@ -30,6 +32,8 @@ pub struct ValueSummary {
     pub count: usize,
     /// `(mean, std)` of each column named in `METRICS`, in that order.
     pub stats: Vec<(f64, f64)>,
+    /// The ideal observer of the value, when the sweep keeps it.
+    pub ideal: Option<IdealRecord>,
 }
 
 impl ValueSummary {
@@ -44,7 +48,7 @@ impl ValueSummary {
 
 impl Serialize for ValueSummary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut row = serializer.serialize_struct("ValueSummary", 5 + 2 * self.stats.len())?;
+        let mut row = serializer.serialize_struct("ValueSummary", 14 + 2 * self.stats.len())?;
         row.serialize_field("param", &self.param)?;
         row.serialize_field("value_index", &self.value_index)?;
         row.serialize_field("value", &self.value)?;
@@ -53,6 +57,31 @@ impl Serialize for ValueSummary {
         for ([mean_column, std_column], (mean, std)) in SUMMARY_COLUMNS.iter().zip(&self.stats) {
             row.serialize_field(mean_column, mean)?;
             row.serialize_field(std_column, std)?;
+        }
+        if let Some(i) = &self.ideal {
+            row.serialize_field("ideal_seed", &i.ideal_seed)?;
+            row.serialize_field("ideal_samples", &i.ideal_samples)?;
+            row.serialize_field("ideal_accuracy_pct", &i.ideal_accuracy_pct)?;
+            row.serialize_field("ideal_abs_error_deg", &i.ideal_abs_error_deg)?;
+            row.serialize_field("ideal_midpoint_error_deg", &i.ideal_midpoint_error_deg)?;
+            row.serialize_field("ideal_map_ipd_rms_deg", &i.ideal_map_ipd_rms_deg)?;
+            let known = [
+                (
+                    "ideal_known_offset_accuracy_pct",
+                    i.ideal_known_offset_accuracy_pct,
+                ),
+                (
+                    "ideal_known_offset_abs_error_deg",
+                    i.ideal_known_offset_abs_error_deg,
+                ),
+                (
+                    "ideal_known_offset_midpoint_error_deg",
+                    i.ideal_known_offset_midpoint_error_deg,
+                ),
+            ];
+            for (column, value) in known {
+                row.serialize_field(column, &value)?;
+            }
         }
         row.end()
     }
@@ -83,6 +112,7 @@ pub fn summarise(spec: &SweepSpec, rows: &[RunRecord]) -> Vec<ValueSummary> {
                 x: x[v],
                 count: runs.len(),
                 stats,
+                ideal: None,
             })
         })
         .collect()
@@ -126,15 +156,20 @@ fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
 }
 
 /// The notebook's two error-bar figures and the class-midpoint error, with
-/// bars across repeats.
+/// bars across repeats, and the ideal observer as dashed lines when kept.
 fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Result<()> {
     let (_, x_label) = x_axis(spec);
     let x: Vec<f64> = summaries.iter().map(|s| s.x).collect();
-    let figures = [
+    type Column = fn(&IdealRecord) -> Option<f64>;
+    let figures: [([&str; 2], &str, &str, [Column; 2]); 3] = [
         (
             ["train_acc_mean_over_batches", "test_acc_mean_over_batches"],
             "Accuracy (mean ± std over repeats, %)",
             ACCURACY_FIGURE,
+            [
+                |i| Some(i.ideal_accuracy_pct),
+                |i| i.ideal_known_offset_accuracy_pct,
+            ],
         ),
         (
             [
@@ -143,6 +178,10 @@ fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Re
             ],
             "Absolute error vs true IPD (mean ± std over repeats, deg)",
             ABS_ERROR_FIGURE,
+            [
+                |i| Some(i.ideal_abs_error_deg),
+                |i| i.ideal_known_offset_abs_error_deg,
+            ],
         ),
         (
             [
@@ -151,9 +190,13 @@ fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Re
             ],
             "Class-midpoint error (mean ± std over repeats, deg)",
             MIDPOINT_ERROR_FIGURE,
+            [
+                |i| Some(i.ideal_midpoint_error_deg),
+                |i| i.ideal_known_offset_midpoint_error_deg,
+            ],
         ),
     ];
-    for (metrics, y_label, stem) in figures {
+    for (metrics, y_label, stem, ideal) in figures {
         let columns: Vec<(Vec<f64>, Vec<f64>)> = metrics
             .iter()
             .map(|m| summaries.iter().map(|s| s.stat(m)).unzip())
@@ -168,14 +211,44 @@ fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Re
                 std,
             })
             .collect();
-        sweep_figure(&x_label, y_label, &series, &dir.join(stem))?;
+        let lines: Vec<Vec<f64>> = ideal
+            .iter()
+            .map(|column| {
+                let value = |s: &ValueSummary| s.ideal.as_ref().and_then(column);
+                summaries
+                    .iter()
+                    .map(|s| value(s).unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect();
+        let references: Vec<ReferenceLine> = ["Ideal observer", "Ideal, offset known"]
+            .into_iter()
+            .zip(&lines)
+            .filter(|(_, y)| y.iter().any(|v| v.is_finite()))
+            .map(|(label, y)| ReferenceLine { label, x: &x, y })
+            .collect();
+        sweep_figure(&x_label, y_label, &series, &references, &dir.join(stem))?;
     }
     Ok(())
 }
 
-/// Rewrites summary.csv and, when any run finished, the figures.
-pub fn write_results(dir: &Path, spec: &SweepSpec, rows: &[RunRecord]) -> Result<()> {
-    let summaries = summarise(spec, rows);
+/// Rewrites summary.csv and, when any run finished, the figures. With
+/// `ideal` (the records known so far; see `ideal`), every value of the
+/// summary gets its ideal observer, computed if not yet known.
+pub fn write_results(
+    dir: &Path,
+    spec: &SweepSpec,
+    rows: &[RunRecord],
+    ideal: Option<Vec<IdealRecord>>,
+) -> Result<()> {
+    let mut summaries = summarise(spec, rows);
+    if let Some(known) = ideal {
+        let values: Vec<usize> = summaries.iter().map(|s| s.value_index).collect();
+        let records = update_ideal(dir, spec, &values, known)?;
+        for (summary, record) in summaries.iter_mut().zip(records) {
+            summary.ideal = Some(record);
+        }
+    }
     write_summary(&dir.join(SUMMARY_FILE), &summaries)?;
     if !summaries.is_empty() {
         write_figures(dir, spec, &summaries)?;
