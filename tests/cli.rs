@@ -247,7 +247,8 @@ fn a_config_file_may_give_only_some_fields() {
     let cfg: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("config.json")).unwrap())
             .unwrap();
-    assert_eq!(cfg["network"]["tau_ms"], 10.0);
+    assert_eq!(cfg["network"]["tau_hidden_ms"], 10.0);
+    assert_eq!(cfg["network"]["tau_output_ms"], 10.0);
     assert_eq!(cfg["network"]["num_hidden"], 7);
     assert_eq!(
         cfg["stimulus"]["anf_per_ear"], 100,
