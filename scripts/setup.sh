@@ -162,7 +162,7 @@ else
 # Writes stub.c (one aborting function per symbol that torch/_C's libraries
 # import from a missing library) and stub.map (the symbol versions they ask
 # for), and prints the missing library names.
-import glob, os, re, subprocess, sys
+import functools, glob, os, re, subprocess, sys
 
 torch_dir = sys.argv[1]
 
@@ -174,13 +174,16 @@ def closure(path):
     out = run("ldd", path)
     return re.findall(r"=> (/\S+)", out), sorted(set(re.findall(r"^\s*(\S+) => not found", out, re.M)))
 
+@functools.cache
 def symbols(path):
     """(binding, section, name, version) of each dynamic symbol."""
+    table = []
     for line in run("readelf", "-W", "--dyn-syms", path).splitlines():
         f = line.split()
         if len(f) >= 8 and f[0].rstrip(":").isdigit():
             name, _, version = f[7].partition("@")
-            yield f[4], f[6], name, version.lstrip("@")
+            table.append((f[4], f[6], name, version.lstrip("@")))
+    return table
 
 def version_owners(path):
     """Each symbol version that path needs -> the library that must define it."""
