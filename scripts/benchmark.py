@@ -58,10 +58,10 @@ def thread_env(threads):
 
 
 def launch_ratios(repeats, work):
-    """Median wall seconds of one default training (1 thread) launched four
-    ways: as a `snnloc sweep` child, alone with the child's own config, and
-    alone with malloc's thresholds pinned low and high. Interleaved, so that
-    load from elsewhere on the machine hits all four alike."""
+    """Wall seconds of one default training (1 thread) launched four ways: as
+    a `snnloc sweep` child, alone with the child's own config, and alone with
+    malloc's thresholds pinned low and high. Interleaved, and the fastest of
+    the repeats of each, which other load on the machine disturbed least."""
     env = thread_env(1)
     low = {"MALLOC_TRIM_THRESHOLD_": "131072", "MALLOC_MMAP_THRESHOLD_": "131072"}
     high = {"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "268435456"}
@@ -82,7 +82,7 @@ def launch_ratios(repeats, work):
                  "--no-plots", "--quiet", "--device", "cpu", "--threads", "1"]
         for name, extra in (("alone", {}), ("low", low), ("high", high)):
             times[name].append(measure(alone, {**env, **extra})[0])
-    return {name: statistics.median(t) for name, t in times.items()}
+    return {name: min(t) for name, t in times.items()}
 
 
 def python_sweep_code(values, repeats, flags):
@@ -109,7 +109,7 @@ def main():
     )
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument(
-        "--launch-repeats", type=int, default=3, help="repeats of each launch of the launch comparison"
+        "--launch-repeats", type=int, default=5, help="repeats of each launch of the launch comparison"
     )
     parser.add_argument("--skip-launch", action="store_true")
     parser.add_argument("--json", help="also write the figures here")
@@ -169,7 +169,7 @@ def main():
         if not args.skip_launch:
             launch = launch_ratios(args.launch_repeats, work)
             figures["launch_seconds"] = launch
-            print(f"\nsnnloc default train, 1 thread, median of {args.launch_repeats}:")
+            print(f"\nsnnloc default train, 1 thread, fastest of {args.launch_repeats}:")
             for what, slow, fast in (
                 ("as a sweep child / alone", launch["child"], launch["alone"]),
                 ("malloc thresholds 128 KiB / 256 MiB", launch["low"], launch["high"]),

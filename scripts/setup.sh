@@ -10,11 +10,11 @@
 # Two kinds of install, from the same wheel (PyPI's Linux x86-64 torch is the
 # CUDA 13 build; there is no CPU build there):
 #
-# - CUDA: torch with all its dependencies (about 2.8 GB downloaded, 4.7 GB on
+# - CUDA: torch with all its dependencies (about 2.8 GB downloaded, 4.6 GB on
 #   disk). `.libtorch` is the torch package, so build.rs links
 #   libtorch_cuda.so and `--device auto` picks a GPU when there is one.
 # - CPU-only: torch without its CUDA packages (about 0.57 GB downloaded,
-#   1.4 GB on disk). Only two CUDA libraries are real: libtorch_cpu.so itself
+#   1.3 GB on disk). Only two CUDA libraries are real: libtorch_cpu.so itself
 #   needs libcudart.so.13 and libcupti.so.13 (5 MB, from the cuda-toolkit
 #   extras `cudart` and `cupti`). `.libtorch` is then a folder holding
 #   torch's headers and only the libraries that libtorch_cpu.so loads, with
@@ -23,14 +23,15 @@
 # Python's `import torch` (scripts/reference.py, the cross-check tests) still
 # loads libtorch_cuda.so on a CPU-only install: torch/_C's libtorch_python.so
 # lists it, libc10_cuda.so, cuDNN, NCCL and cuFile as needed, and
-# libtorch_cuda.so lists cuBLAS, cuFFT, cuSPARSE, ... , about 1.7 GB more
+# libtorch_cuda.so lists cuBLAS, cuFFT, cuSPARSE, ... : 1.8 GB more to
 # download. None of their functions runs without a GPU: torch.cuda finds no
 # device through the real libcudart, so no CUDA tensor, kernel or handle is
 # ever made. The loader only needs each library to exist and define the
 # symbols it binds at load time. So this script compiles one small stub
 # library per missing name, from the wheel's own undefined symbols (with
 # their symbol versions): every function prints which CUDA function was
-# called and aborts, so nothing can silently compute with a stub. CPU
+# called and aborts, so nothing can silently compute with a stub (on a GPU
+# machine forced to --cpu, Python code that asks for CUDA stops there). CPU
 # arithmetic is libtorch_cpu.so's either way; no number changes.
 #
 # Without a flag: a machine whose NVIDIA driver loads (libcuda.so.1) gets the
@@ -88,13 +89,11 @@ if [ -z "$want" ]; then
       ;;
   esac
 fi
-case "$(readlink "$link" || true)" in
-  "$venv"/*)
-    if [ "$have" = "$want" ] && [ -f "$link/lib/libtorch_cpu.so" ]; then
-      exit 0
-    fi
-    ;;
-esac
+# Nothing to do when the install is of the wanted kind and `.libtorch` leads
+# into this venv (in a new worktree it may lead elsewhere).
+if [ "$have" = "$want" ] && [ -f "$link/lib/libtorch_cpu.so" ]; then
+  case "$(realpath "$link")" in "$(realpath "$venv")"/*) exit 0 ;; esac
+fi
 
 if ! command -v cargo >/dev/null; then
   echo "setup: cargo not found; install Rust with https://rustup.rs (curl --proto '=https' -sSf https://sh.rustup.rs | sh)" >&2
@@ -108,10 +107,11 @@ if [ "$want" = cpu ] && ! command -v cc >/dev/null; then
   echo "setup: cc not found; the CPU-only install compiles stub libraries with it (on Debian/Ubuntu: apt-get install gcc)" >&2
   exit 1
 fi
-case "$have" in
-  "") echo "setup: installing torch==$torch_version, $want kind, into $venv" >&2 ;;
-  cuda-legacy) echo "setup: switching $venv from the CUDA install to the $want kind" >&2 ;;
-  *) echo "setup: switching $venv from the $have install to the $want kind" >&2 ;;
+kind_name() { if [ "$1" = cpu ]; then echo CPU-only; else echo CUDA; fi; }
+case "${have%-legacy}" in
+  "") echo "setup: installing torch==$torch_version, the $(kind_name "$want") kind, into $venv" >&2 ;;
+  "$want") echo "setup: completing the $(kind_name "$want") install in $venv" >&2 ;;
+  *) echo "setup: switching $venv from the $(kind_name "${have%-legacy}") install to the $(kind_name "$want") one" >&2 ;;
 esac
 rm -f "$marker" "$venv/.snnloc-torch-$torch_version"
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv" || {
