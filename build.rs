@@ -10,7 +10,8 @@
 //! CUDA backend, so without it `tch::Cuda::is_available()` is false even on a
 //! GPU machine. So it is forced in wherever the lib dir has it: the CUDA
 //! install of scripts/setup.sh, or a user's own CUDA libtorch. Loading it and
-//! its CUDA libraries costs every run about 0.15 s and 270 MB, GPU or not;
+//! its CUDA libraries costs every run about 0.2 s of CPU and 270 to 400 MB
+//! of memory, GPU or not;
 //! the CPU-only install's lib dir has no libtorch_cuda.so (nor does a CPU
 //! libtorch), so there the binary neither links nor loads anything of CUDA's
 //! beyond the runtime and CUPTI that libtorch_cpu.so itself needs.

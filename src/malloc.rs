@@ -20,17 +20,18 @@
 //! overrides `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` from the
 //! environment, which is the point.
 
-const MMAP_THRESHOLD: libc::c_int = 32 << 20;
-const TRIM_THRESHOLD: libc::c_int = 2 * MMAP_THRESHOLD;
-
 /// Call first thing in `main`: allocations made before it follow glibc's
-/// history-dependent thresholds.
+/// history-dependent thresholds. Other C libraries have neither.
 pub fn pin_thresholds() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets allocator parameters; both are valid
-    // parameters with in-range values.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+    {
+        const MMAP_THRESHOLD: libc::c_int = 32 << 20;
+        const TRIM_THRESHOLD: libc::c_int = 2 * MMAP_THRESHOLD;
+        // SAFETY: mallopt only sets allocator parameters; both are valid
+        // parameters with in-range values.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+        }
     }
 }
