@@ -75,7 +75,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.run.seed)));
-    output::check_out_dir(&out)?;
+    output::prepare_dir(&out)?;
     let quiet = args.runtime.quiet;
     if !quiet {
         println!(
@@ -127,7 +127,6 @@ fn write_run(
         loss: f64,
         seconds: f64,
     }
-    output::create_dir(out)?;
     output::write_json(&out.join("config.json"), cfg)?;
     let loss = outcome.loss.iter().zip(&outcome.seconds.epochs).enumerate();
     output::write_csv_rows(
@@ -176,10 +175,9 @@ pub fn stimulus(args: &StimulusArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/stimulus-seed{}", cfg.run.seed)));
-    output::check_out_dir(&out)?;
+    output::prepare_dir(&out)?;
     let mut rng = StimulusRng::new(&cfg)?;
     let data = random_ipd_input_signal(&cfg, args.samples, &mut rng, device)?;
-    output::create_dir(&out)?;
     let ipd = Vec::<f32>::try_from(&data.ipd.f_to_device(Device::Cpu)?)?;
     let spikes = data.spikes.f_to_device(Device::Cpu)?;
     let panels = ipd
@@ -239,17 +237,14 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let engine = Engine::resolve(&cfg, device)?;
     let weights = output::load_weights(&args.weights, &cfg, device)?;
     if let Some(out) = &args.out {
-        output::check_out_dir(out)?;
+        output::prepare_dir(out)?;
     }
-    let test_data = experiment::test_set(&cfg, device)?;
-    let _generator = seed_torch(cfg.run.seed);
-    let test = analyse(&test_data, &weights, &cfg, engine)?;
+    let test = experiment::evaluate(&cfg, device, engine, &weights)?;
     if !args.runtime.quiet {
         print_chance_level(cfg.data.num_classes);
         print_analysis("Test", &test);
     }
     if let Some(out) = &args.out {
-        output::create_dir(out)?;
         write_confusion(out, "test", &test)?;
         output::write_json(
             &out.join("eval.json"),
