@@ -14,7 +14,7 @@ use crate::engine::Engine;
 use crate::model::{init_weight_matrices, DaleSigns, Weights};
 use crate::seed::seed_torch;
 use crate::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
-use crate::train::train;
+use crate::train::{train, Divergence, Progress};
 
 /// Wall-clock seconds of each phase.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -35,14 +35,14 @@ pub struct Outcome {
     pub test: Analysis,
     pub weights: Weights,
     pub seconds: Timings,
+    /// Where training stopped on a loss that was not finite.
+    pub diverged: Option<Divergence>,
 }
 
 /// Progress lines, in the notebook's wording, for whoever is listening.
 pub enum Event<'a> {
-    Epoch {
-        epoch: usize,
-        loss: f64,
-    },
+    /// An epoch ended, or training diverged.
+    Training(Progress),
     Analysed {
         label: &'a str,
         analysis: &'a Analysis,
@@ -94,8 +94,8 @@ pub fn run(
 
     let clock = Instant::now();
     let mut weights = init_weight_matrices(cfg, device)?;
-    let history = train(cfg, engine, &train_data, &mut weights, |epoch, loss| {
-        on_event(Event::Epoch { epoch, loss })
+    let history = train(cfg, engine, &train_data, &mut weights, |progress| {
+        on_event(Event::Training(progress))
     })?;
     // Under Dale's law the network is |w|·sign: that is what is analysed
     // and saved, so the weights file needs no signs beside it.
@@ -128,5 +128,6 @@ pub fn run(
         test,
         weights,
         seconds,
+        diverged: history.diverged,
     })
 }

@@ -15,8 +15,8 @@ use snnloc::experiment::{self, Event, Outcome};
 use snnloc::metrics::Metrics;
 use snnloc::output;
 use snnloc::plots;
-use snnloc::seed::seed_torch;
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
+use snnloc::train::Progress;
 
 /// Applies --device and --threads.
 pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
@@ -27,21 +27,23 @@ pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
     select_device(&args.device)
 }
 
-/// Prints the notebook's progress lines, in its order, unless quiet.
+/// Prints the notebook's progress lines, in its order, unless quiet; a
+/// divergence is a warning on stderr, quiet or not.
 fn notebook_printer(quiet: bool, num_classes: usize) -> impl FnMut(Event) {
     move |event| {
-        if quiet {
-            return;
-        }
         match event {
-            Event::Epoch { epoch, loss } => println!("Epoch {epoch}: loss={loss:.5}"),
-            Event::Analysed { label, analysis } => {
-                if label == "Train" {
-                    print_chance_level(num_classes);
-                }
-                print_analysis(label, analysis)
+        Event::Training(Progress::Diverged { at, loss }) => eprintln!(
+            "warning: training diverged at {at} (loss {loss}) and stopped there; the results are those of the weights before that batch; try a lower --lr"
+        ),
+        _ if quiet => {}
+        Event::Training(Progress::Epoch { epoch, loss }) => println!("Epoch {epoch}: loss={loss:.5}"),
+        Event::Analysed { label, analysis } => {
+            if label == "Train" {
+                print_chance_level(num_classes);
             }
+            print_analysis(label, analysis)
         }
+    }
     }
 }
 
@@ -143,7 +145,10 @@ fn write_run(
     metrics.write(&out.join("metrics.json"))?;
     output::save_weights(&out.join("weights.safetensors"), &outcome.weights)?;
     if plots {
-        plots::loss_curve(&outcome.loss, &out.join("loss"))?;
+        // A training that diverged in its first epoch has no loss to draw.
+        if !outcome.loss.is_empty() {
+            plots::loss_curve(&outcome.loss, &out.join("loss"))?;
+        }
         for (label, analysis) in [("Train", &outcome.train), ("Test", &outcome.test)] {
             let confusion = analysis.confusion_normalised();
             plots::analysis_figure(
