@@ -10,6 +10,7 @@ use tch::Device;
 
 use crate::analysis::{analyse, Analysis};
 use crate::config::Config;
+use crate::data::batch_order;
 use crate::engine::Engine;
 use crate::model::{init_weight_matrices, DaleSigns, Weights};
 use crate::seed::seed_torch;
@@ -62,6 +63,26 @@ pub fn test_set(cfg: &Config, device: Device) -> Result<Dataset> {
         Device::Cpu,
     )?);
     random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)
+}
+
+/// Evaluates `weights` as `run` analyses its test set: on `test_set`,
+/// shuffled by libtorch's generator in the state `run` leaves it in. The
+/// draws `run` makes before that analysis (the initial weights, one batch
+/// order per epoch, diverged or not, and the training set's analysis) are
+/// replayed, so every test number of the run comes out again.
+pub fn evaluate(
+    cfg: &Config,
+    device: Device,
+    engine: Engine,
+    weights: &Weights,
+) -> Result<Analysis> {
+    let test_data = test_set(cfg, device)?;
+    let _generator = seed_torch(cfg.run.seed);
+    drop(init_weight_matrices(cfg, device)?);
+    for _ in 0..=cfg.training.epochs {
+        drop(batch_order(cfg.n_training_samples() as i64)?);
+    }
+    analyse(&test_data, weights, cfg, engine)
 }
 
 /// Seeds both generators from `cfg.run.seed` (numpy-style stimulus draws and

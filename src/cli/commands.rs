@@ -7,7 +7,7 @@ use serde::Serialize;
 use tch::Device;
 
 use super::{EvalArgs, RuntimeArgs, StimulusArgs, TrainArgs};
-use snnloc::analysis::{analyse, chance_level, Analysis};
+use snnloc::analysis::{chance_level, Analysis};
 use snnloc::config::Config;
 use snnloc::device::{device_name, select_device};
 use snnloc::engine::Engine;
