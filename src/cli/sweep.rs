@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use super::commands::runtime;
 use super::{SweepArgs, SweepMergeArgs};
@@ -78,6 +81,13 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         }
         return Ok(());
     }
+    // From here a signal stops the sweep in order (see `sweep::Options`)
+    // instead of killing it outright.
+    let stop = Arc::new(AtomicUsize::new(0));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)
+            .context("cannot catch SIGINT and SIGTERM")?;
+    }
     let launcher = ChildTrain {
         exe: std::env::current_exe().context("cannot find the snnloc executable to run")?,
         device: args.runtime.device.clone(),
@@ -93,6 +103,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             max_runs: args.max_runs,
             force: args.force,
             quiet: args.runtime.quiet,
+            stop: &stop,
         },
     )?;
     Ok(())
