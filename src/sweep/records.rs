@@ -289,16 +289,22 @@ impl RunsLog {
     }
 
     /// Appends one row in a single write and waits until it is on disk, so
-    /// a kill loses at most this row, and only as a partial last line.
+    /// a kill loses at most this row, and only as a partial last line; a
+    /// write that fails (a full disk) is cut off again at once.
     pub fn append(&mut self, row: &RunRecord) -> Result<()> {
         let mut line = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
         line.serialize(row)?;
         let line = line.into_inner().map_err(|e| e.into_error())?;
-        self.file
+        let whole = self.file.metadata()?.len();
+        let written = self
+            .file
             .write_all(&line)
-            .and_then(|()| self.file.sync_data())
-            .context("cannot append to runs.csv")
+            .and_then(|()| self.file.sync_data());
+        if written.is_err() {
+            let _ = self.file.set_len(whole);
+        }
+        written.context("cannot append to runs.csv")
     }
 }
