@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -26,13 +27,21 @@ fn sweep_args(out: &Path) -> Vec<String> {
 }
 
 fn start_sweep(out: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_snnloc"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_snnloc"));
+    command
         .args(sweep_args(out))
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .stderr(Stdio::piped());
+    // SAFETY: signal is async-signal-safe. A sweep leaves an ignored SIGINT
+    // ignored, and these tests may run as a script's background job.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    command.spawn().unwrap()
 }
 
 /// The processes whose parent is `pid`, from /proc.

@@ -84,7 +84,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     // From here a signal stops the sweep in order (see `sweep::Options`)
     // instead of killing it outright.
     let stop = Arc::new(AtomicUsize::new(0));
-    for signal in [SIGINT, SIGTERM] {
+    for signal in [SIGINT, SIGTERM].into_iter().filter(|&s| !ignored(s)) {
         signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)
             .context("cannot catch SIGINT and SIGTERM")?;
     }
@@ -107,6 +107,24 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         },
     )?;
     Ok(())
+}
+
+/// Whether `signal` was ignored when the program started, as a script's
+/// background job ignores SIGINT: it stays ignored, as the shell meant.
+#[cfg(unix)]
+fn ignored(signal: i32) -> bool {
+    // SAFETY: a null action only reads the disposition into `old`, which
+    // all-zero bytes initialise validly.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+#[cfg(not(unix))]
+fn ignored(_: i32) -> bool {
+    false
 }
 
 pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
