@@ -37,7 +37,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", cli::present::error(&e));
-            ExitCode::FAILURE
+            match e.downcast_ref::<snnloc::sweep::Interrupted>() {
+                // As a shell reports a process that the signal killed.
+                Some(stopped) => ExitCode::from(128 + stopped.signal as u8),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }
