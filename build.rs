@@ -8,8 +8,13 @@
 //! The linker's default `--as-needed` drops libtorch_cuda.so because no
 //! symbol of ours refers to it; its static initialisers are what register the
 //! CUDA backend, so without it `tch::Cuda::is_available()` is false even on a
-//! GPU machine. Forcing it in where it exists keeps CUDA usable and costs
-//! nothing on a CPU-only machine.
+//! GPU machine. So it is forced in wherever the lib dir has it: the CUDA
+//! install of scripts/setup.sh, or a user's own CUDA libtorch. Loading it and
+//! its CUDA libraries costs every run about 0.2 s of CPU and 270 to 400 MB
+//! of memory, GPU or not;
+//! the CPU-only install's lib dir has no libtorch_cuda.so (nor does a CPU
+//! libtorch), so there the binary neither links nor loads anything of CUDA's
+//! beyond the runtime and CUPTI that libtorch_cpu.so itself needs.
 use std::path::Path;
 
 fn main() {

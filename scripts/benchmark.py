@@ -6,6 +6,11 @@ count: stimulus generation for the training set, one training epoch, the test
 analysis, a whole default training, and an 11-value x N-repeat envelope-power
 sweep, and prints each time, the ratio notebook/snnloc and the peak memory.
 
+It then checks that a run's speed does not depend on who launched it: the
+same default training (one thread) alone and as the child of `snnloc sweep`,
+and alone with glibc malloc's mmap and trim thresholds pinned low (128 KiB)
+and high (256 MiB) through the environment. Both ratios should be within 10%.
+
 Run it with the project's venv (scripts/setup.sh makes it) after
 `cargo build --release`:
 
@@ -13,6 +18,7 @@ Run it with the project's venv (scripts/setup.sh makes it) after
 """
 
 import argparse
+import csv
 import json
 import os
 import shutil
@@ -51,6 +57,34 @@ def thread_env(threads):
     return env
 
 
+def launch_ratios(repeats, work):
+    """Wall seconds of one default training (1 thread) launched four ways: as
+    a `snnloc sweep` child, alone with the child's own config, and alone with
+    malloc's thresholds pinned low and high. Interleaved, and the fastest of
+    the repeats of each, which other load on the machine disturbed least."""
+    env = thread_env(1)
+    low = {"MALLOC_TRIM_THRESHOLD_": "131072", "MALLOC_MMAP_THRESHOLD_": "131072"}
+    high = {"MALLOC_TRIM_THRESHOLD_": "268435456", "MALLOC_MMAP_THRESHOLD_": "268435456"}
+    times = {"child": [], "alone": [], "low": [], "high": []}
+    for i in range(repeats):
+        sweep_dir = os.path.join(work, f"launch-sweep-{i}")
+        measure(
+            [SNNLOC, "sweep", "--param", "envelope-power", "--values", "2", "--repeats", "1",
+             "--jobs", "1", "--threads", "1", "--device", "cpu", "--quiet", "--out", sweep_dir],
+            env,
+        )
+        with open(os.path.join(sweep_dir, "runs.csv"), newline="") as f:
+            (row,) = csv.DictReader(f)
+        times["child"].append(float(row["seconds"]))
+        # The child's command line (runner.rs), on the child's config.
+        alone = [SNNLOC, "train", "--config", os.path.join(sweep_dir, "runs", "0-0", "config.json"),
+                 "--out", os.path.join(work, f"launch-alone-{i}"),
+                 "--no-plots", "--quiet", "--device", "cpu", "--threads", "1"]
+        for name, extra in (("alone", {}), ("low", low), ("high", high)):
+            times[name].append(measure(alone, {**env, **extra})[0])
+    return {name: min(t) for name, t in times.items()}
+
+
 def python_sweep_code(values, repeats, flags):
     """The notebook's Project loop: one Python process, one run per value and repeat."""
     runs = [
@@ -74,6 +108,10 @@ def main():
         help="the reduced config of the sweep comparison",
     )
     parser.add_argument("--skip-sweep", action="store_true")
+    parser.add_argument(
+        "--launch-repeats", type=int, default=5, help="repeats of each launch of the launch comparison"
+    )
+    parser.add_argument("--skip-launch", action="store_true")
     parser.add_argument("--json", help="also write the figures here")
     args = parser.parse_args()
     if not os.path.exists(SNNLOC):
@@ -126,9 +164,22 @@ def main():
         for name, slow, fast in rows:
             print(f"{name:48} {slow:11.3f} {fast:9.3f} {slow / fast:6.1f}x")
         print(f"{'peak memory, whole default train (MB)':48} {memory['notebook']:11.0f} {memory['snnloc']:9.0f}")
+        figures = {"threads": args.threads, "rows": rows, "peak_rss_mb": memory}
+
+        if not args.skip_launch:
+            launch = launch_ratios(args.launch_repeats, work)
+            figures["launch_seconds"] = launch
+            print(f"\nsnnloc default train, 1 thread, fastest of {args.launch_repeats}:")
+            for what, slow, fast in (
+                ("as a sweep child / alone", launch["child"], launch["alone"]),
+                ("malloc thresholds 128 KiB / 256 MiB", launch["low"], launch["high"]),
+            ):
+                ratio = slow / fast
+                verdict = "within 10%" if abs(ratio - 1) <= 0.1 else "NOT within 10%"
+                print(f"{what:48} {slow:8.3f} s / {fast:.3f} s = {ratio:.3f} ({verdict})")
         if args.json:
             with open(args.json, "w") as f:
-                json.dump({"threads": args.threads, "rows": rows, "peak_rss_mb": memory}, f, indent=2)
+                json.dump(figures, f, indent=2)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -26,7 +26,7 @@ pub fn data_generator<'a>(
         "{} targets for {n} spike trains",
         targets.size()[0]
     );
-    let perm = Tensor::f_randperm(n, (Kind::Int64, Device::Cpu))?.f_to_device(spikes.device())?;
+    let perm = batch_order(n)?.f_to_device(spikes.device())?;
     let batch_size = batch_size as i64;
     Ok((0..n / batch_size).map(move |i| {
         let idx = perm.f_narrow(0, i * batch_size, batch_size)?;
@@ -35,4 +35,10 @@ pub fn data_generator<'a>(
             targets: targets.f_index_select(0, &idx)?,
         })
     }))
+}
+
+/// A random order of `n` samples: one `randperm` from libtorch's default
+/// CPU generator, the only draw `data_generator` makes.
+pub fn batch_order(n: i64) -> Result<Tensor> {
+    Ok(Tensor::f_randperm(n, (Kind::Int64, Device::Cpu))?)
 }

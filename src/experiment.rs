@@ -10,11 +10,12 @@ use tch::Device;
 
 use crate::analysis::{analyse, Analysis};
 use crate::config::Config;
+use crate::data::batch_order;
 use crate::engine::Engine;
 use crate::model::{init_weight_matrices, DaleSigns, Weights};
 use crate::seed::seed_torch;
 use crate::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
-use crate::train::train;
+use crate::train::{train, Divergence, Progress};
 
 /// Wall-clock seconds of each phase.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -35,14 +36,14 @@ pub struct Outcome {
     pub test: Analysis,
     pub weights: Weights,
     pub seconds: Timings,
+    /// Where training stopped on a loss that was not finite.
+    pub diverged: Option<Divergence>,
 }
 
 /// Progress lines, in the notebook's wording, for whoever is listening.
 pub enum Event<'a> {
-    Epoch {
-        epoch: usize,
-        loss: f64,
-    },
+    /// An epoch ended, or training diverged.
+    Training(Progress),
     Analysed {
         label: &'a str,
         analysis: &'a Analysis,
@@ -64,10 +65,31 @@ pub fn test_set(cfg: &Config, device: Device) -> Result<Dataset> {
     random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)
 }
 
+/// Evaluates `weights` as `run` analyses its test set: on `test_set`,
+/// shuffled by libtorch's generator in the state `run` leaves it in. The
+/// draws `run` makes before that analysis (the initial weights, one batch
+/// order per epoch, diverged or not, and the training set's analysis) are
+/// replayed, so every test number of the run comes out again.
+pub fn evaluate(
+    cfg: &Config,
+    device: Device,
+    engine: Engine,
+    weights: &Weights,
+) -> Result<Analysis> {
+    let test_data = test_set(cfg, device)?;
+    let _generator = seed_torch(cfg.run.seed);
+    drop(init_weight_matrices(cfg, device)?);
+    for _ in 0..=cfg.training.epochs {
+        drop(batch_order(cfg.n_training_samples() as i64)?);
+    }
+    analyse(&test_data, weights, cfg, engine)
+}
+
 /// Seeds both generators from `cfg.run.seed` (numpy-style stimulus draws and
 /// libtorch's, like `np.random.seed` + `torch.manual_seed`) and runs the
-/// experiment on `engine` (see `Engine::resolve`). Random draws happen in the notebook's order on each
-/// generator, so `rng` numpy reproduces the notebook's numbers.
+/// experiment on `engine` (see `Engine::resolve`). Random draws happen in
+/// the notebook's order on each generator, so `rng` numpy reproduces the
+/// notebook's numbers.
 pub fn run(
     cfg: &Config,
     device: Device,
@@ -85,17 +107,9 @@ pub fn run(
         random_ipd_input_signal(cfg, cfg.n_training_samples(), &mut stimulus_rng, device)?;
     seconds.data_train = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
-    // The test set is drawn after the training set on the stimulus stream,
-    // as in the notebook; drawing it now instead of after training changes
-    // nothing because training draws only from libtorch's generator.
-    let test_data =
-        random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)?;
-    seconds.data_test = clock.elapsed().as_secs_f64();
-
-    let clock = Instant::now();
     let mut weights = init_weight_matrices(cfg, device)?;
-    let history = train(cfg, engine, &train_data, &mut weights, |epoch, loss| {
-        on_event(Event::Epoch { epoch, loss })
+    let history = train(cfg, engine, &train_data, &mut weights, |progress| {
+        on_event(Event::Training(progress))
     })?;
     // Under Dale's law the network is |w|·sign: that is what is analysed
     // and saved, so the weights file needs no signs beside it.
@@ -114,6 +128,14 @@ pub fn run(
     });
     drop(train_data);
     let clock = Instant::now();
+    // The test set comes after the training set on the stimulus stream, as
+    // in the notebook. Training and analysis draw only from libtorch's
+    // generator, so drawing it here, with the training set gone, gives the
+    // same data and holds one data set in memory instead of two.
+    let test_data =
+        random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)?;
+    seconds.data_test = clock.elapsed().as_secs_f64();
+    let clock = Instant::now();
     let test = analyse(&test_data, &weights, cfg, engine)?;
     seconds.analysis_test = clock.elapsed().as_secs_f64();
     on_event(Event::Analysed {
@@ -128,5 +150,6 @@ pub fn run(
         test,
         weights,
         seconds,
+        diverged: history.diverged,
     })
 }

@@ -10,7 +10,10 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
+mod malloc;
+
 fn main() -> ExitCode {
+    malloc::pin_thresholds();
     // Die quietly when the reader of stdout goes away (`snnloc train | head`),
     // as command-line tools do, instead of panicking on the failed print.
     #[cfg(unix)]
@@ -36,7 +39,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {}", cli::present::error(&e));
-            ExitCode::FAILURE
+            match e.downcast_ref::<snnloc::sweep::Interrupted>() {
+                // As a shell reports a process that the signal killed.
+                Some(stopped) => ExitCode::from(128 + stopped.signal as u8),
+                None => ExitCode::FAILURE,
+            }
         }
     }
 }

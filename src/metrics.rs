@@ -12,6 +12,7 @@ use crate::device::device_name;
 use crate::engine::Engine;
 use crate::experiment::{Outcome, Timings};
 use crate::output;
+use crate::train::Divergence;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Metrics {
@@ -25,8 +26,12 @@ pub struct Metrics {
     pub chance_accuracy: f64,
     pub train: Analysis,
     pub test: Analysis,
-    /// Mean batch loss of each epoch.
+    /// Mean batch loss of each epoch trained to its end.
     pub loss_hist: Vec<f64>,
+    /// Where training stopped on a loss that was not finite; null when it
+    /// did not.
+    #[serde(default)]
+    pub diverged: Option<Divergence>,
     pub seconds: Timings,
 }
 
@@ -40,6 +45,7 @@ impl Metrics {
             train: outcome.train.clone(),
             test: outcome.test.clone(),
             loss_hist: outcome.loss.clone(),
+            diverged: outcome.diverged,
             seconds: outcome.seconds.clone(),
         }
     }
@@ -55,8 +61,12 @@ impl Metrics {
             .with_context(|| format!("{} is not a snnloc metrics.json", path.display()))
     }
 
-    /// The last epoch's mean loss.
+    /// The last epoch's mean loss; none when training diverged, for then
+    /// the last epoch's loss was not finite.
     pub fn final_loss(&self) -> Option<f64> {
-        self.loss_hist.last().copied()
+        match self.diverged {
+            Some(_) => None,
+            None => self.loss_hist.last().copied(),
+        }
     }
 }

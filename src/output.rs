@@ -103,16 +103,26 @@ pub fn write_matrix_csv<T: ToString>(path: &Path, corner: &str, matrix: &[Vec<T>
     write_csv(path, &header, rows)
 }
 
-/// Refuses an output path that cannot become a folder, before any work is
-/// done; the folder itself is created only when there is something to write.
-pub fn check_out_dir(dir: &Path) -> Result<()> {
+/// Creates the output folder and proves it writable with a temporary file,
+/// written and removed, so that a bad `out` fails before any work rather
+/// than after it.
+pub fn prepare_dir(dir: &Path) -> Result<()> {
     if dir.exists() && !dir.is_dir() {
         bail!(
             "`out` {}: exists and is not a folder; choose another `out`",
             dir.display()
         );
     }
-    Ok(())
+    create_dir(dir)?;
+    let probe = || -> std::io::Result<()> {
+        let mut file = tempfile::Builder::new()
+            .prefix(".probe-")
+            .tempfile_in(dir)?;
+        std::io::Write::write_all(&mut file, b"snnloc")?;
+        file.as_file().sync_all()?;
+        file.close()
+    };
+    probe().with_context(|| format!("`out` {}: cannot write into it", dir.display()))
 }
 
 pub fn create_dir(dir: &Path) -> Result<()> {

@@ -2,14 +2,16 @@
 //! independently `repeats` times for every value of one parameter, record
 //! each run as it ends, and summarise mean ± std across repeats.
 //!
-//! A sweep folder holds `sweep.json` (the definition), `runs.csv` (one row
-//! per finished run, appended and synced as runs end), `summary.csv`, the
-//! figures `sweep_accuracy`, `sweep_abs_error` and `sweep_midpoint_error`,
-//! `ideal.csv` when the sweep keeps the ideal observer (`ideal`), and
-//! `runs/<value>-<repeat>/` with each run's own files. Re-running the same sweep on the folder
-//! resumes it; `shard` splits it over machines and `merge` joins shards.
+//! A sweep folder holds `sweep.lock` (one process at a time), `sweep.json`
+//! (the definition), `runs.csv` (one row per finished run, appended and
+//! synced as runs end), `summary.csv`, the figures `sweep_accuracy`,
+//! `sweep_abs_error` and `sweep_midpoint_error`, `ideal.csv` when the sweep
+//! keeps the ideal observer (`ideal`), and `runs/<value>-<repeat>/` with
+//! each run's own files. Re-running the same sweep on the folder resumes
+//! it; `shard` splits it over machines and `merge` joins shards.
 
 mod ideal;
+mod lock;
 mod records;
 mod runner;
 mod spec;
@@ -17,10 +19,12 @@ mod summary;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 
 pub use ideal::{check_ideal, read_ideal, IdealRecord, IDEAL_FILE};
+pub use lock::LOCK_FILE;
 pub use records::{read_runs, RunRecord, METRICS, RUNS_FILE};
 pub use runner::Launcher;
 pub use spec::{derive_seed, parse_values, Job, Shard, SweepFile, SweepSpec};
@@ -30,6 +34,7 @@ pub use summary::{
 };
 
 use crate::output;
+use lock::FolderLock;
 use records::{unique_rows, write_runs, RunsLog};
 use runner::{Progress, Task};
 use summary::write_results;
@@ -50,10 +55,43 @@ pub struct Options<'a> {
     /// Delete the results of a different sweep found in `out`.
     pub force: bool,
     pub quiet: bool,
+    /// A signal number (SIGINT, SIGTERM) to pass on to the runs in
+    /// progress, 0 while none came: once set, no run starts, the summary
+    /// covers the runs that finished and `run` fails with `Interrupted`.
+    pub stop: &'a AtomicUsize,
     /// Start keeping the ideal observer of every value (`ideal`); a folder
     /// that has an ideal.csv keeps it anyway.
     pub ideal: bool,
 }
+
+/// A sweep stopped by a signal, after writing the summary of the runs that
+/// finished. A program exits with 128 + `signal`, as a shell reports a
+/// process killed by it.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub signal: i32,
+    /// Runs that finished in this call, before or after the signal.
+    pub finished: usize,
+    /// Runs stopped by the signal.
+    pub stopped: usize,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.signal {
+            libc::SIGINT => "SIGINT".to_string(),
+            libc::SIGTERM => "SIGTERM".to_string(),
+            n => format!("signal {n}"),
+        };
+        write!(
+            f,
+            "stopped by {name}: {} runs finished and are in the summary, {} were stopped; run the same command again to resume",
+            self.finished, self.stopped
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
 
 /// What a call of `run` did.
 #[derive(Debug, PartialEq, Eq)]
@@ -75,6 +113,7 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         opts.jobs
     );
     let out = &opts.out;
+    let lock = FolderLock::take(out)?;
     claim_folder(
         out,
         &SweepFile {
@@ -102,8 +141,12 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         plan.tasks.len(),
         opts.jobs
     ));
-    let (mut finished, mut failed) = (0, 0);
-    runner::run_all(opts.launcher, plan.tasks, opts.jobs, |task, result| {
+    let (mut finished, mut failed, mut stopped) = (0, 0, 0);
+    let on_done = |task: Task, result: runner::ChildResult| {
+        if result.is_err() && opts.stop.load(Ordering::SeqCst) != 0 {
+            stopped += 1;
+            return Ok(());
+        }
         match record(spec, &task, result, &mut log, &mut progress)? {
             Some(row) => {
                 rows.push(row);
@@ -112,12 +155,30 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
             None => failed += 1,
         }
         Ok(())
-    })?;
+    };
+    runner::run_all(
+        opts.launcher,
+        plan.tasks,
+        opts.jobs,
+        opts.stop,
+        &lock,
+        on_done,
+    )?;
     progress.finish();
-    let ideal = (opts.ideal || out.join(IDEAL_FILE).exists())
-        .then(|| read_ideal(out, spec))
-        .transpose()?;
+    let signal = opts.stop.load(Ordering::SeqCst);
+    // A stopped sweep stops at once: the observer of new values waits for
+    // the next call.
+    let keep_ideal = signal == 0 && (opts.ideal || out.join(IDEAL_FILE).exists());
+    let ideal = keep_ideal.then(|| read_ideal(out, spec)).transpose()?;
     write_results(out, spec, &unique_rows(rows)?, ideal)?;
+    if signal != 0 {
+        return Err(Interrupted {
+            signal: signal as i32,
+            finished,
+            stopped,
+        }
+        .into());
+    }
     if failed > 0 {
         bail!(
             "{failed} of {} runs failed (see above); re-run the same command to retry them",
@@ -257,6 +318,7 @@ pub fn merge(out: &Path, dirs: &[PathBuf], ideal: bool) -> Result<MergeReport> {
         known_ideal.extend(read_ideal(dir, &spec)?);
     }
     let rows = unique_rows(rows)?;
+    let _lock = FolderLock::take(out)?;
     claim_folder(
         out,
         &SweepFile {

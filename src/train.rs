@@ -3,31 +3,56 @@
 use std::time::Instant;
 
 use anyhow::Result;
+use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::data::data_generator;
+use crate::data::{data_generator, Batch};
 use crate::engine::Engine;
 use crate::labels::discretise;
-use crate::model::{DaleSigns, Weights};
+use crate::model::{DaleSigns, Gradients, Weights};
 use crate::optim::Adam;
 use crate::stimulus::Dataset;
 
 /// Loss history and timing of a training run.
 pub struct TrainHistory {
-    /// Mean batch loss of each epoch.
+    /// Mean batch loss of each epoch trained to its end.
     pub loss: Vec<f64>,
     pub epoch_seconds: Vec<f64>,
+    /// Where training stopped on a loss that was not finite.
+    pub diverged: Option<Divergence>,
 }
 
-/// Trains `w` in place with Adam for `cfg.training.epochs` epochs, a fresh random
-/// batch order each epoch, run by `engine`. `on_epoch(epoch, mean_loss)` is called after each
-/// epoch (1-based), for progress output.
+/// The first batch whose loss was not finite (1-based epoch and batch).
+/// Training stops there: every later step would only spread the NaN.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Divergence {
+    pub epoch: usize,
+    pub batch: usize,
+}
+
+impl std::fmt::Display for Divergence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "epoch {} batch {}", self.epoch, self.batch)
+    }
+}
+
+/// What training reports as it goes, for progress output.
+pub enum Progress {
+    /// An epoch ended with this mean loss.
+    Epoch { epoch: usize, loss: f64 },
+    /// A batch's loss was not finite; training stops.
+    Diverged { at: Divergence, loss: f64 },
+}
+
+/// Trains `w` in place with Adam for `cfg.training.epochs` epochs, a fresh
+/// random batch order each epoch, run by `engine`, and stops at the first
+/// loss that is not finite, leaving `w` as it was before that batch.
 pub fn train(
     cfg: &Config,
     engine: Engine,
     data: &Dataset,
     w: &mut Weights,
-    mut on_epoch: impl FnMut(usize, f64),
+    mut on_progress: impl FnMut(Progress),
 ) -> Result<TrainHistory> {
     let classes = discretise(&data.ipd, cfg.data.num_classes)?;
     let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr)?;
@@ -35,33 +60,60 @@ pub fn train(
     let mut history = TrainHistory {
         loss: Vec::with_capacity(cfg.training.epochs),
         epoch_seconds: Vec::with_capacity(cfg.training.epochs),
+        diverged: None,
     };
     for epoch in 1..=cfg.training.epochs {
+        let batches = data_generator(&classes, &data.spikes, cfg.data.batch_size)?;
+        if history.diverged.is_some() {
+            // The batch order is drawn all the same, so that the analyses
+            // shuffle as after a whole training, as `eval` replays it.
+            continue;
+        }
         let start = Instant::now();
         let mut local_loss = Vec::new();
-        for batch in data_generator(&classes, &data.spikes, cfg.data.batch_size)? {
-            let batch = batch?;
-            let grads = match &dale {
-                // The engine sees |w|·sign; Adam steps the free parameters.
-                Some(dale) => {
-                    let effective = dale.effective(w)?;
-                    let grads = engine.loss_and_gradients(
-                        &batch.spikes,
-                        &batch.targets,
-                        &effective,
-                        cfg,
-                    )?;
-                    dale.raw_gradients(w, grads)?
-                }
-                None => engine.loss_and_gradients(&batch.spikes, &batch.targets, w, cfg)?,
-            };
+        for (index, batch) in batches.enumerate() {
+            let grads = batch_gradients(engine, dale.as_ref(), &batch?, w, cfg)?;
+            if !grads.loss.is_finite() {
+                let at = Divergence {
+                    epoch,
+                    batch: index + 1,
+                };
+                history.diverged = Some(at);
+                on_progress(Progress::Diverged {
+                    at,
+                    loss: grads.loss,
+                });
+                break;
+            }
             local_loss.push(grads.loss);
             adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
         }
-        let mean = local_loss.iter().sum::<f64>() / local_loss.len().max(1) as f64;
-        history.loss.push(mean);
-        history.epoch_seconds.push(start.elapsed().as_secs_f64());
-        on_epoch(epoch, mean);
+        if history.diverged.is_none() {
+            let mean = local_loss.iter().sum::<f64>() / local_loss.len().max(1) as f64;
+            history.loss.push(mean);
+            history.epoch_seconds.push(start.elapsed().as_secs_f64());
+            on_progress(Progress::Epoch { epoch, loss: mean });
+        }
     }
     Ok(history)
+}
+
+/// The loss of one batch and the gradients of the weights Adam steps.
+fn batch_gradients(
+    engine: Engine,
+    dale: Option<&DaleSigns>,
+    batch: &Batch,
+    w: &Weights,
+    cfg: &Config,
+) -> Result<Gradients> {
+    match dale {
+        // The engine sees |w|·sign; Adam steps the free parameters.
+        Some(dale) => {
+            let effective = dale.effective(w)?;
+            let grads =
+                engine.loss_and_gradients(&batch.spikes, &batch.targets, &effective, cfg)?;
+            dale.raw_gradients(w, grads)
+        }
+        None => engine.loss_and_gradients(&batch.spikes, &batch.targets, w, cfg),
+    }
 }

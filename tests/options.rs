@@ -7,28 +7,10 @@ use std::thread;
 
 mod common;
 
-use common::{assert_one_line_error, scratch_dir, snnloc};
+use common::{assert_one_line_error, scratch_dir, snnloc, TINY_NET as TINY};
 use snnloc::config::{self, Config, EngineChoice, OptionDef, RngMode, ValueKind};
 use snnloc::engine::Engine;
 use tch::Device;
-
-/// A network and data set that train in a fraction of a second.
-const TINY: [&str; 14] = [
-    "--anf-per-ear",
-    "10",
-    "--duration-ms",
-    "20",
-    "--batch-size",
-    "8",
-    "--n-training-batches",
-    "2",
-    "--n-testing-batches",
-    "1",
-    "--epochs",
-    "1",
-    "--num-hidden",
-    "5",
-];
 
 fn tiny() -> Config {
     let mut cfg = Config::default();

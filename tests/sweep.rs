@@ -6,34 +6,19 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 use std::process::Output;
+use std::sync::atomic::AtomicUsize;
 
 mod common;
 
-use common::{assert_one_line_error, scratch_dir, snnloc};
+use common::{
+    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, TINY_NET as TINY,
+};
 use snnloc::config::{self as options, Config};
 use snnloc::engine::Engine;
 use snnloc::sweep::{self, Launcher, Options, Shard, SweepSpec};
 use tch::Device;
 
 const EXE: &str = env!("CARGO_BIN_EXE_snnloc");
-
-/// A network and data set that train in well under a second.
-const TINY: [&str; 14] = [
-    "--anf-per-ear",
-    "10",
-    "--duration-ms",
-    "20",
-    "--batch-size",
-    "8",
-    "--n-training-batches",
-    "2",
-    "--n-testing-batches",
-    "1",
-    "--epochs",
-    "1",
-    "--num-hidden",
-    "5",
-];
 
 fn tiny_config() -> Config {
     let mut cfg = Config::default();
@@ -85,31 +70,6 @@ fn sweep_cli(out: &Path, values: &str, extra: &[&str]) -> Output {
     snnloc(&args)
 }
 
-fn assert_success(output: &Output) {
-    assert!(
-        output.status.success(),
-        "snnloc failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// A CSV file as its header and rows of named fields.
-fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
-    let mut reader = csv::Reader::from_path(path).expect("open csv");
-    let header = reader.headers().expect("header").clone();
-    reader
-        .records()
-        .map(|r| {
-            let r = r.expect("csv row");
-            header
-                .iter()
-                .zip(r.iter())
-                .map(|(h, v)| (h.to_string(), v.to_string()))
-                .collect()
-        })
-        .collect()
-}
-
 fn number(row: &BTreeMap<String, String>, column: &str) -> f64 {
     row[column]
         .parse()
@@ -128,15 +88,6 @@ fn without_seconds(rows: Vec<BTreeMap<String, String>>) -> BTreeSet<Vec<(String,
         .collect()
 }
 
-fn job_ids(path: &Path) -> Vec<usize> {
-    let mut jobs: Vec<usize> = read_csv(path)
-        .iter()
-        .map(|r| r["job"].parse().unwrap())
-        .collect();
-    jobs.sort();
-    jobs
-}
-
 #[test]
 fn sweep_records_every_run_and_summarises_across_repeats() {
     let out = scratch_dir("end-to-end");
@@ -151,6 +102,7 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
             max_runs: None,
             force: false,
             quiet: true,
+            stop: &AtomicUsize::new(0),
             ideal: false,
         },
     )
@@ -422,6 +374,7 @@ fn a_failing_run_is_reported_and_leaves_no_row() {
             max_runs: None,
             force: false,
             quiet: true,
+            stop: &AtomicUsize::new(0),
             ideal: false,
         },
     )

@@ -7,7 +7,7 @@ use serde::Serialize;
 use tch::Device;
 
 use super::{EvalArgs, RuntimeArgs, StimulusArgs, TrainArgs};
-use snnloc::analysis::{analyse, chance_level, Analysis};
+use snnloc::analysis::{chance_level, Analysis};
 use snnloc::config::Config;
 use snnloc::device::{device_name, select_device};
 use snnloc::engine::Engine;
@@ -16,8 +16,8 @@ use snnloc::inspect::check_ideal;
 use snnloc::metrics::Metrics;
 use snnloc::output;
 use snnloc::plots;
-use snnloc::seed::seed_torch;
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
+use snnloc::train::Progress;
 
 /// Applies --device and --threads.
 pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
@@ -34,21 +34,23 @@ pub fn set_threads(threads: Option<usize>) -> Result<()> {
     Ok(())
 }
 
-/// Prints the notebook's progress lines, in its order, unless quiet.
+/// Prints the notebook's progress lines, in its order, unless quiet; a
+/// divergence is a warning on stderr, quiet or not.
 fn notebook_printer(quiet: bool, num_classes: usize) -> impl FnMut(Event) {
     move |event| {
-        if quiet {
-            return;
-        }
         match event {
-            Event::Epoch { epoch, loss } => println!("Epoch {epoch}: loss={loss:.5}"),
-            Event::Analysed { label, analysis } => {
-                if label == "Train" {
-                    print_chance_level(num_classes);
-                }
-                print_analysis(label, analysis)
+        Event::Training(Progress::Diverged { at, loss }) => eprintln!(
+            "warning: training diverged at {at} (loss {loss}) and stopped there; the results are those of the weights before that batch; try a lower --lr"
+        ),
+        _ if quiet => {}
+        Event::Training(Progress::Epoch { epoch, loss }) => println!("Epoch {epoch}: loss={loss:.5}"),
+        Event::Analysed { label, analysis } => {
+            if label == "Train" {
+                print_chance_level(num_classes);
             }
+            print_analysis(label, analysis)
         }
+    }
     }
 }
 
@@ -82,11 +84,13 @@ pub fn train(args: &TrainArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.run.seed)));
-    output::check_out_dir(&out)?;
-    let inspect_out = super::inspect::default_out(&out);
     if args.inspect {
         check_ideal(&cfg)?;
-        output::check_out_dir(&inspect_out)?;
+    }
+    output::prepare_dir(&out)?;
+    let inspect_out = super::inspect::default_out(&out);
+    if args.inspect {
+        output::prepare_dir(&inspect_out)?;
     }
     let quiet = args.runtime.quiet;
     if !quiet {
@@ -145,7 +149,6 @@ fn write_run(
         loss: f64,
         seconds: f64,
     }
-    output::create_dir(out)?;
     output::write_json(&out.join("config.json"), cfg)?;
     let loss = outcome.loss.iter().zip(&outcome.seconds.epochs).enumerate();
     output::write_csv_rows(
@@ -162,7 +165,10 @@ fn write_run(
     metrics.write(&out.join("metrics.json"))?;
     output::save_weights(&out.join("weights.safetensors"), &outcome.weights)?;
     if plots {
-        plots::loss_curve(&outcome.loss, &out.join("loss"))?;
+        // A training that diverged in its first epoch has no loss to draw.
+        if !outcome.loss.is_empty() {
+            plots::loss_curve(&outcome.loss, &out.join("loss"))?;
+        }
         for (label, analysis) in [("Train", &outcome.train), ("Test", &outcome.test)] {
             let confusion = analysis.confusion_normalised();
             plots::analysis_figure(
@@ -194,10 +200,9 @@ pub fn stimulus(args: &StimulusArgs) -> Result<()> {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("results/stimulus-seed{}", cfg.run.seed)));
-    output::check_out_dir(&out)?;
+    output::prepare_dir(&out)?;
     let mut rng = StimulusRng::new(&cfg)?;
     let data = random_ipd_input_signal(&cfg, args.samples, &mut rng, device)?;
-    output::create_dir(&out)?;
     let ipd = Vec::<f32>::try_from(&data.ipd.f_to_device(Device::Cpu)?)?;
     let spikes = data.spikes.f_to_device(Device::Cpu)?;
     let panels = ipd
@@ -257,17 +262,14 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let engine = Engine::resolve(&cfg, device)?;
     let weights = output::load_weights(&args.weights, &cfg, device)?;
     if let Some(out) = &args.out {
-        output::check_out_dir(out)?;
+        output::prepare_dir(out)?;
     }
-    let test_data = experiment::test_set(&cfg, device)?;
-    let _generator = seed_torch(cfg.run.seed);
-    let test = analyse(&test_data, &weights, &cfg, engine)?;
+    let test = experiment::evaluate(&cfg, device, engine, &weights)?;
     if !args.runtime.quiet {
         print_chance_level(cfg.data.num_classes);
         print_analysis("Test", &test);
     }
     if let Some(out) = &args.out {
-        output::create_dir(out)?;
         write_confusion(out, "test", &test)?;
         output::write_json(
             &out.join("eval.json"),

@@ -47,7 +47,7 @@ pub fn inspect_run(args: &InspectArgs) -> Result<()> {
     );
     let weights = output::load_weights(&weights_file, &cfg, Device::Cpu)?;
     let out = args.out.clone().unwrap_or_else(|| default_out(dir));
-    output::check_out_dir(&out)?;
+    output::prepare_dir(&out)?;
     let data = test_set(&cfg, Device::Cpu)?;
     inspect_into(&cfg, &weights, &data, &out, args.quiet)
 }
@@ -133,7 +133,7 @@ pub fn ideal(args: &IdealArgs) -> Result<()> {
     set_threads(args.threads)?;
     check_ideal(&cfg)?;
     if let Some(out) = &args.out {
-        output::check_out_dir(out)?;
+        output::prepare_dir(out)?;
     }
     let data = test_set(&cfg, Device::Cpu)?;
     let limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS)?;

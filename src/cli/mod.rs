@@ -83,6 +83,7 @@ pub struct IdealArgs {
 }
 
 #[derive(Args, Debug)]
+#[command(allow_negative_numbers = true)]
 pub struct SweepArgs {
     /// Option to vary: any config flag but --seed (envelope-power, tau-ms, num-hidden, phase-offset, ...; notebook names like tau also work)
     #[arg(long)]

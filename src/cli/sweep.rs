@@ -3,8 +3,11 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicUsize;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use super::commands::runtime;
 use super::{SweepArgs, SweepMergeArgs};
@@ -86,6 +89,13 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         }
         return Ok(());
     }
+    // From here a signal stops the sweep in order (see `sweep::Options`)
+    // instead of killing it outright.
+    let stop = Arc::new(AtomicUsize::new(0));
+    for signal in [SIGINT, SIGTERM].into_iter().filter(|&s| !ignored(s)) {
+        signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)
+            .context("cannot catch SIGINT and SIGTERM")?;
+    }
     let launcher = ChildTrain {
         exe: std::env::current_exe().context("cannot find the snnloc executable to run")?,
         device: args.runtime.device.clone(),
@@ -102,10 +112,29 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
             max_runs: args.max_runs,
             force: args.force,
             quiet: args.runtime.quiet,
+            stop: &stop,
             ideal: args.ideal,
         },
     )?;
     Ok(())
+}
+
+/// Whether `signal` was ignored when the program started, as a script's
+/// background job ignores SIGINT: it stays ignored, as the shell meant.
+#[cfg(unix)]
+fn ignored(signal: i32) -> bool {
+    // SAFETY: a null action only reads the disposition into `old`, which
+    // all-zero bytes initialise validly.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
+}
+
+#[cfg(not(unix))]
+fn ignored(_: i32) -> bool {
+    false
 }
 
 pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {

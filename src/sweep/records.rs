@@ -36,6 +36,9 @@ macro_rules! run_record {
             pub repeat: usize,
             pub seed: u64,
             $( $(#[doc = $doc])* pub $metric: f64, )+
+            /// Where training stopped on a loss that was not finite
+            /// (`epoch 3 batch 17`); empty when it did not.
+            pub diverged: String,
             /// The `snnloc train` command that repeats this run on its own.
             pub rerun: String,
         }
@@ -61,6 +64,7 @@ macro_rules! run_record {
                     repeat: job.repeat,
                     seed: job.seed,
                     $( $metric: $value, )+
+                    diverged: m.diverged.map(|at| at.to_string()).unwrap_or_default(),
                     rerun,
                 }
             }
@@ -104,17 +108,22 @@ impl RunRecord {
     ) -> Result<Self> {
         let m = Metrics::read(metrics)?;
         ensure!(
-            m.final_loss().is_some(),
+            m.final_loss().is_some() || m.diverged.is_some(),
             "{} has no loss",
             metrics.display()
         );
         Ok(RunRecord::with_metrics(job, param, &m, seconds, rerun))
     }
 
-    /// The headline numbers, for a progress line.
+    /// The headline numbers, for a progress line, after a word on
+    /// divergence.
     pub fn headline(&self) -> String {
+        let diverged = match self.diverged.as_str() {
+            "" => String::new(),
+            at => format!("DIVERGED at {at}, "),
+        };
         format!(
-            "accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg (class midpoints {:.1} deg), {:.1} s",
+            "{diverged}accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg (class midpoints {:.1} deg), {:.1} s",
             self.train_acc_mean_over_batches,
             self.test_acc_mean_over_batches,
             self.test_abs_error_mean_over_samples,
@@ -280,16 +289,22 @@ impl RunsLog {
     }
 
     /// Appends one row in a single write and waits until it is on disk, so
-    /// a kill loses at most this row, and only as a partial last line.
+    /// a kill loses at most this row, and only as a partial last line; a
+    /// write that fails (a full disk) is cut off again at once.
     pub fn append(&mut self, row: &RunRecord) -> Result<()> {
         let mut line = csv::WriterBuilder::new()
             .has_headers(false)
             .from_writer(Vec::new());
         line.serialize(row)?;
         let line = line.into_inner().map_err(|e| e.into_error())?;
-        self.file
+        let whole = self.file.metadata()?.len();
+        let written = self
+            .file
             .write_all(&line)
-            .and_then(|()| self.file.sync_data())
-            .context("cannot append to runs.csv")
+            .and_then(|()| self.file.sync_data());
+        if written.is_err() {
+            let _ = self.file.set_len(whole);
+        }
+        written.context("cannot append to runs.csv")
     }
 }

@@ -2,15 +2,17 @@
 //! progress. A child process per run means a crash or kill loses only that
 //! run, and libtorch's global state (seed, threads) is fresh for each.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::mpsc;
-use std::time::Instant;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use super::lock::FolderLock;
 use super::spec::Job;
 use crate::config::Config;
 use crate::output;
@@ -38,49 +40,160 @@ pub struct Task {
     pub rerun: String,
 }
 
-/// Starts the training of one task on its own thread; the thread sends the
-/// task back with the result when the process exits.
-fn start(launcher: &dyn Launcher, task: Task, done: mpsc::Sender<(Task, ChildResult)>) {
-    let mut command = launcher.command(&task.dir.join("config.json"), &task.dir);
+/// A run in progress. The sweep's thread alone reaps it, so its pid stays
+/// its own while this exists and a signal sent to it reaches no other.
+struct Running {
+    task: Task,
+    child: Child,
+    /// Drains the child's stderr, so that a chatty child never blocks on a
+    /// full pipe; hands back the text at the end.
+    stderr: JoinHandle<String>,
+    clock: Instant,
+}
+
+/// The runs in progress. Dropping it kills and reaps those still running,
+/// so no run outlives `run_all`, whichever way it returns.
+#[derive(Default)]
+struct Children(Vec<Running>);
+
+impl Children {
+    /// Starts the training of one task; gives the task back with the
+    /// reason when it cannot start.
+    fn start(
+        &mut self,
+        launcher: &dyn Launcher,
+        task: Task,
+        lock: &FolderLock,
+    ) -> std::result::Result<(), Box<(Task, String)>> {
+        let mut child = match spawn(launcher, &task, lock) {
+            Ok(child) => child,
+            Err(reason) => return Err(Box::new((task, reason))),
+        };
+        let mut pipe = child.stderr.take();
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            if let Some(pipe) = &mut pipe {
+                let _ = pipe.read_to_string(&mut text);
+            }
+            text
+        });
+        self.0.push(Running {
+            task,
+            child,
+            stderr,
+            clock: Instant::now(),
+        });
+        Ok(())
+    }
+
+    /// Sends `signal` to every run in progress.
+    fn signal(&self, signal: i32) {
+        for run in &self.0 {
+            // SAFETY: kill has no memory effects; the pid is an unreaped child.
+            #[cfg(unix)]
+            unsafe {
+                libc::kill(run.child.id() as libc::pid_t, signal);
+            }
+        }
+    }
+
+    /// A run that has ended, if any, with its result.
+    fn reap(&mut self) -> Option<(Task, ChildResult)> {
+        let index = self
+            .0
+            .iter_mut()
+            .position(|run| !matches!(run.child.try_wait(), Ok(None)))?;
+        let mut run = self.0.swap_remove(index);
+        let status = run.child.wait();
+        let stderr = run.stderr.join().unwrap_or_default();
+        let result = match status {
+            Ok(status) if status.success() => Ok(run.clock.elapsed().as_secs_f64()),
+            Ok(status) => {
+                let last = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
+                Err(match last {
+                    Some(line) => format!("{line} ({status})"),
+                    None => format!("training {status}"),
+                })
+            }
+            Err(e) => Err(format!("cannot wait for the training: {e}")),
+        };
+        Some((run.task, result))
+    }
+}
+
+/// Starts the training of one task in a fresh folder, so that the
+/// metrics.json read afterwards can only be this run's.
+fn spawn(
+    launcher: &dyn Launcher,
+    task: &Task,
+    lock: &FolderLock,
+) -> std::result::Result<Child, String> {
+    let dir = &task.dir;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
+    }
+    output::create_dir(dir)
+        .and_then(|()| output::write_json(&dir.join("config.json"), &task.config))
+        .map_err(|e| crate::error::one_line(&e))?;
+    let mut command = launcher.command(&dir.join("config.json"), dir);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
-    std::thread::spawn(move || {
-        let result = run_child(command, &task.config, &task.dir);
-        // The receiver outlives every sender unless the sweep is aborting,
-        // when the result no longer matters.
-        let _ = done.send((task, result));
-    });
-}
-
-fn run_child(mut command: Command, cfg: &Config, run_dir: &Path) -> ChildResult {
-    // Start from an empty folder so that the metrics.json read afterwards
-    // can only be this run's, not one left by a killed earlier attempt.
-    if run_dir.exists() {
-        std::fs::remove_dir_all(run_dir)
-            .map_err(|e| format!("cannot clear {}: {e}", run_dir.display()))?;
-    }
-    output::create_dir(run_dir)
-        .and_then(|()| output::write_json(&run_dir.join("config.json"), cfg))
-        .map_err(|e| crate::error::one_line(&e))?;
-    let clock = Instant::now();
-    let out = command.output().map_err(|e| {
+    tie_to_sweep(&mut command, lock);
+    command.spawn().map_err(|e| {
         format!(
             "cannot start {}: {e}",
             command.get_program().to_string_lossy()
         )
-    })?;
-    if out.status.success() {
-        return Ok(clock.elapsed().as_secs_f64());
-    }
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let last = stderr.lines().rev().map(str::trim).find(|l| !l.is_empty());
-    Err(match last {
-        Some(line) => format!("{} ({})", line, out.status),
-        None => format!("training {}", out.status),
     })
 }
+
+impl Drop for Children {
+    fn drop(&mut self) {
+        for run in &mut self.0 {
+            let _ = run.child.kill();
+            let _ = run.child.wait();
+        }
+    }
+}
+
+/// Ties a run to the sweep that starts it. The run inherits the lock on the
+/// sweep folder, so the folder is not taken while a run of a dead sweep may
+/// still write into it; on Linux the kernel also kills the run when the
+/// sweep dies, however it dies. That parent-death signal follows the thread
+/// that forks, here `run_all`'s, which outlives its runs.
+#[cfg(unix)]
+fn tie_to_sweep(command: &mut Command, lock: &FolderLock) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::CommandExt;
+    let lock = lock.as_raw_fd();
+    #[cfg(target_os = "linux")]
+    let sweep = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec the closure makes only
+    // async-signal-safe calls (fcntl, prctl, getppid) and does not allocate.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::fcntl(lock, libc::F_SETFD, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            #[cfg(target_os = "linux")]
+            {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) == -1 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                // A sweep that died before the prctl is never signalled.
+                if libc::getppid() != sweep {
+                    return Err(std::io::Error::from_raw_os_error(libc::ESRCH));
+                }
+            }
+            Ok(())
+        });
+    }
+}
+
+#[cfg(not(unix))]
+fn tie_to_sweep(_: &mut Command, _: &FolderLock) {}
 
 /// Where progress goes: a bar with ETA on a terminal, one line per run
 /// otherwise (logs, CI), nothing but errors when quiet.
@@ -149,32 +262,45 @@ impl Progress {
     }
 }
 
+/// How often `run_all` looks for ended runs and signals.
+const POLL: Duration = Duration::from_millis(50);
+
 /// Runs `tasks` through `launcher`, at most `parallel` at once, and hands
-/// each outcome to `on_done` as it arrives. An error from `on_done` stops
-/// the sweep at once; children already running are left to finish.
+/// each outcome to `on_done` as it arrives. Once `stop` holds a signal
+/// number, the runs in progress get that signal and no more start; their
+/// outcomes still arrive. An error from `on_done` kills the runs and stops.
 pub fn run_all(
     launcher: &dyn Launcher,
     tasks: Vec<Task>,
     parallel: usize,
+    stop: &AtomicUsize,
+    lock: &FolderLock,
     mut on_done: impl FnMut(Task, ChildResult) -> Result<()>,
 ) -> Result<()> {
-    let (sender, receiver) = mpsc::channel();
     let mut queue = tasks.into_iter();
-    let mut running = 0;
+    let mut children = Children::default();
+    let mut forwarded = 0;
     loop {
-        while running < parallel {
+        let signal = stop.load(Ordering::SeqCst);
+        if signal != forwarded {
+            children.signal(signal as i32);
+            forwarded = signal;
+        }
+        while signal == 0 && children.0.len() < parallel {
             let Some(task) = queue.next() else {
                 break;
             };
-            start(launcher, task, sender.clone());
-            running += 1;
+            if let Err(failed) = children.start(launcher, task, lock) {
+                let (task, reason) = *failed;
+                on_done(task, Err(reason))?;
+            }
         }
-        if running == 0 {
+        if children.0.is_empty() {
             return Ok(());
         }
-        // Cannot fail: this function holds a sender.
-        let (task, result) = receiver.recv()?;
-        running -= 1;
-        on_done(task, result)?;
+        match children.reap() {
+            Some((task, result)) => on_done(task, result)?,
+            None => std::thread::sleep(POLL),
+        }
     }
 }

@@ -2,7 +2,8 @@
 //! small configs, data and weights.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use snnloc::config::Config;
@@ -13,11 +14,38 @@ use snnloc::seed::seed_torch;
 use snnloc::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
 use tch::{Device, Tensor};
 
+/// A network and data set that train in well under a second.
+pub const TINY_NET: [&str; 14] = [
+    "--anf-per-ear",
+    "10",
+    "--duration-ms",
+    "20",
+    "--batch-size",
+    "8",
+    "--n-training-batches",
+    "2",
+    "--n-testing-batches",
+    "1",
+    "--epochs",
+    "1",
+    "--num-hidden",
+    "5",
+];
+
 pub fn snnloc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snnloc"))
         .args(args)
         .output()
         .expect("snnloc runs")
+}
+
+/// The command must have succeeded; its stderr says why not.
+pub fn assert_success(output: &Output) {
+    assert!(
+        output.status.success(),
+        "command failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// A fresh, not yet existing folder per test and process, so tests can run
@@ -91,4 +119,31 @@ pub fn initial_weights(cfg: &Config) -> Weights {
 pub fn draw(cfg: &Config, n: usize) -> Dataset {
     let mut rng = StimulusRng::new(cfg).unwrap();
     random_ipd_input_signal(cfg, n, &mut rng, Device::Cpu).unwrap()
+}
+
+/// A CSV file as its header and rows of named fields.
+pub fn read_csv(path: &Path) -> Vec<BTreeMap<String, String>> {
+    let mut reader = csv::Reader::from_path(path).expect("open csv");
+    let header = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("csv row");
+            header
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// The jobs in a sweep's runs.csv, sorted.
+pub fn job_ids(path: &Path) -> Vec<usize> {
+    let mut jobs: Vec<usize> = read_csv(path)
+        .iter()
+        .map(|r| r["job"].parse().unwrap())
+        .collect();
+    jobs.sort();
+    jobs
 }

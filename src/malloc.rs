@@ -1,0 +1,37 @@
+//! Fixes glibc malloc's two size thresholds, so that a run's speed does not
+//! depend on who launched it.
+//!
+//! glibc maps every block above `M_MMAP_THRESHOLD` (128 KiB at start) on
+//! its own and unmaps it when freed, and gives the top of the heap back to
+//! the kernel once more than `M_TRIM_THRESHOLD` of it is free. It raises
+//! both when a large mapped block is freed, so they depend on the process's
+//! allocation history. A training batch allocates and frees blocks of 0.3
+//! to 5 MB (input currents, spike trains, gradients, libtorch's
+//! temporaries); where the thresholds stay low, every batch maps, faults in
+//! and unmaps them again. The same default `snnloc train` took 3.8 s alone
+//! but 6.2 s as a child of `snnloc sweep`, and 10.1 s with both thresholds
+//! at 128 KiB through the environment.
+//!
+//! The values here are the highest glibc's own adjustment reaches on 64-bit
+//! (mmap 32 MiB, trim twice that), fixed from the start: per-batch blocks
+//! stay in the heap for the next batch, while the data sets (41 MB and up)
+//! are still mapped on their own and go back to the kernel when dropped, so
+//! peak memory does not grow. Setting them also stops glibc's adjustment and
+//! overrides `MALLOC_MMAP_THRESHOLD_` and `MALLOC_TRIM_THRESHOLD_` from the
+//! environment, which is the point.
+
+/// Call first thing in `main`: allocations made before it follow glibc's
+/// history-dependent thresholds. Other C libraries have neither.
+pub fn pin_thresholds() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        const MMAP_THRESHOLD: libc::c_int = 32 << 20;
+        const TRIM_THRESHOLD: libc::c_int = 2 * MMAP_THRESHOLD;
+        // SAFETY: mallopt only sets allocator parameters; both are valid
+        // parameters with in-range values.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, TRIM_THRESHOLD);
+        }
+    }
+}
