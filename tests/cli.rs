@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_one_line_error, scratch_dir, snnloc};
+use common::{assert_has_lines, assert_one_line_error, scratch_dir, snnloc};
 
 const TINY: &[&str] = &[
     "--batch-size",
@@ -32,14 +32,15 @@ fn train_writes_every_output_and_eval_reads_the_weights() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for line in [
-        "Epoch 1: loss=",
-        "Train classifier accuracy: ",
-        "Test absolute error: ",
-        "Chance accuracy level: 8.3%",
-    ] {
-        assert!(stdout.contains(line), "missing '{line}' in:\n{stdout}");
-    }
+    assert_has_lines(
+        &stdout,
+        &[
+            "Epoch 1: loss=",
+            "Train classifier accuracy: ",
+            "Test absolute error: ",
+            "Chance accuracy level: 8.3%",
+        ],
+    );
     for file in [
         "config.json",
         "metrics.json",

@@ -7,7 +7,8 @@ use std::f64::consts::PI;
 use std::path::Path;
 
 use common::{
-    assert_one_line_error, draw, initial_weights, scratch_dir, small_config as small, snnloc,
+    assert_has_lines, assert_one_line_error, assert_success, draw, initial_weights, scratch_dir,
+    small_config as small, snnloc, TINY_NET,
 };
 use snnloc::config::{Config, Readout, Reset};
 use snnloc::engine::Engine;
@@ -307,28 +308,10 @@ fn bad_inputs_are_errors() {
     assert!(err.to_string().contains("do not fit"), "{err}");
 }
 
-/// A run that trains in a moment on one thread.
-const TINY: &[&str] = &[
-    "--batch-size",
-    "16",
-    "--n-training-batches",
-    "2",
-    "--n-testing-batches",
-    "1",
-    "--epochs",
-    "1",
-    "--device",
-    "cpu",
-    "--threads",
-    "1",
-];
-
-fn assert_success(out: &std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// `snnloc ARGS` must succeed; its standard output.
+fn stdout_of(args: &[&str]) -> String {
+    let out = snnloc(args);
+    assert_success(&out);
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -336,17 +319,25 @@ fn assert_success(out: &std::process::Output) -> String {
 fn train_inspects_and_the_inspect_command_repeats_it() {
     let dir = scratch_dir("inspect-cli");
     let d = dir.to_str().unwrap();
-    let stdout = assert_success(&snnloc(
-        &[&["train", "--out", d, "--inspect", "--no-plots"], TINY].concat(),
-    ));
-    for line in [
-        "Network: accuracy",
-        "Hidden units: ",
-        "Ideal observer: accuracy",
-        "Ideal observer told the shared offset",
-    ] {
-        assert!(stdout.contains(line), "missing '{line}' in:\n{stdout}");
-    }
+    let train = [
+        "train",
+        "--out",
+        d,
+        "--inspect",
+        "--no-plots",
+        "--threads",
+        "1",
+    ];
+    let stdout = stdout_of(&[&train[..], &TINY_NET].concat());
+    assert_has_lines(
+        &stdout,
+        &[
+            "Network: accuracy",
+            "Hidden units: ",
+            "Ideal observer: accuracy",
+            "Ideal observer told the shared offset",
+        ],
+    );
     let inspected = dir.join("inspect");
     let figures = [
         HIDDEN_TUNING_FIGURE,
@@ -371,7 +362,7 @@ fn train_inspects_and_the_inspect_command_repeats_it() {
     // the same: it changes how libtorch sums the ideal observer's matmuls.
     let again = dir.join("again");
     let a = again.to_str().unwrap();
-    let quiet = assert_success(&snnloc(&["inspect", d, "--out", a, "-q", "--threads", "1"]));
+    let quiet = stdout_of(&["inspect", d, "--out", a, "-q", "--threads", "1"]);
     assert!(quiet.is_empty(), "{quiet}");
     let read = |dir: &Path, name: &str| std::fs::read(dir.join(name)).unwrap();
     for name in CSV_FILES.iter().filter(|&&n| n != IDEAL_SUMMARY_CSV) {
@@ -380,7 +371,7 @@ fn train_inspects_and_the_inspect_command_repeats_it() {
     // With --seed, on a fresh test set.
     let other = dir.join("other");
     let o = other.to_str().unwrap();
-    assert_success(&snnloc(&["inspect", d, "--out", o, "--seed", "5", "-q"]));
+    stdout_of(&["inspect", d, "--out", o, "--seed", "5", "-q"]);
     assert!(read(&inspected, IDEAL_SAMPLES_CSV) != read(&other, IDEAL_SAMPLES_CSV));
 
     assert_one_line_error(&["inspect", "/nonexistent/run"], "no such folder");

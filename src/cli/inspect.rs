@@ -26,7 +26,7 @@ pub fn default_out(run_dir: &Path) -> PathBuf {
 }
 
 pub fn inspect_run(args: &InspectArgs) -> Result<()> {
-    set_threads(args.threads)?;
+    set_threads(args.cpu.threads)?;
     let dir = &args.run_dir;
     ensure!(
         dir.is_dir(),
@@ -49,7 +49,7 @@ pub fn inspect_run(args: &InspectArgs) -> Result<()> {
     let out = args.out.clone().unwrap_or_else(|| default_out(dir));
     output::prepare_dir(&out)?;
     let data = test_set(&cfg, Device::Cpu)?;
-    inspect_into(&cfg, &weights, &data, &out, args.quiet)
+    inspect_into(&cfg, &weights, &data, &out, args.cpu.quiet)
 }
 
 fn read_run_config(dir: &Path) -> Result<Config> {
@@ -130,14 +130,14 @@ fn print_inspection(ins: &Inspection) {
 
 pub fn ideal(args: &IdealArgs) -> Result<()> {
     let cfg = args.config.resolve()?;
-    set_threads(args.threads)?;
+    set_threads(args.cpu.threads)?;
     check_ideal(&cfg)?;
     if let Some(out) = &args.out {
         output::prepare_dir(out)?;
     }
     let data = test_set(&cfg, Device::Cpu)?;
     let limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS)?;
-    if !args.quiet {
+    if !args.cpu.quiet {
         println!(
             "Ideal observer on the test set of seed {} ({} samples, {}):",
             cfg.run.seed,
@@ -153,7 +153,7 @@ pub fn ideal(args: &IdealArgs) -> Result<()> {
         output::create_dir(out)?;
         let path = out.join(IDEAL_SUMMARY_CSV);
         output::write_csv_rows(&path, summary_rows(&limits, None))?;
-        if !args.quiet {
+        if !args.cpu.quiet {
             println!("{}", path.display());
         }
     }

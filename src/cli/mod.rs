@@ -57,12 +57,8 @@ pub struct InspectArgs {
     /// Inspect on a fresh test set drawn for this seed [default: the run's own test set]
     #[arg(long)]
     pub seed: Option<u64>,
-    /// libtorch intra-op threads [default: libtorch's choice, one per core]
-    #[arg(long)]
-    pub threads: Option<usize>,
-    /// Print only errors
-    #[arg(long, short)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub cpu: CpuArgs,
 }
 
 #[derive(Args, Debug)]
@@ -74,6 +70,13 @@ pub struct IdealArgs {
     /// Folder for ideal_summary.csv (nothing is written without it)
     #[arg(long)]
     pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub cpu: CpuArgs,
+}
+
+/// The runtime flags of the commands that run on the CPU only.
+#[derive(Args, Debug, Clone)]
+pub struct CpuArgs {
     /// libtorch intra-op threads [default: libtorch's choice, one per core]
     #[arg(long)]
     pub threads: Option<usize>,

@@ -185,6 +185,27 @@ fn cell_range(centres: &[f64]) -> Range<f64> {
     first - half..last + half
 }
 
+/// A heatmap axis: its label and the data range its cells span.
+type Axis<'a> = (&'a str, Range<f64>);
+
+fn panel<'a>(
+    title: &'a str,
+    (x_label, x_range): &Axis<'a>,
+    (y_label, y_range): &Axis<'a>,
+    values: &'a [Vec<f32>],
+    x_dividers: &'a [f64],
+) -> HeatmapPanel<'a> {
+    HeatmapPanel {
+        title,
+        x_label,
+        y_label,
+        x_range: x_range.clone(),
+        y_range: y_range.clone(),
+        values,
+        x_dividers,
+    }
+}
+
 /// The three weight figures: W1 per ear and W2 with units in tuning order
 /// (silent units right of a dashed line), and W1·W2 per ear.
 fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<PathBuf>> {
@@ -194,70 +215,78 @@ fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<P
         .then_some(active as f64 - 0.5)
         .into_iter()
         .collect();
-    let ranks = -0.5..hidden as f64 - 0.5;
-    let delays = cell_range(&maps.delay_deg);
-    let ipds = -90.0..90.0;
-    let (unit_axis, delay_axis) = (
+    let units = (
         "Hidden unit (rank by preferred IPD)",
-        "Fibre phase delay (deg)",
+        -0.5..hidden as f64 - 0.5,
     );
-    let w1_panel = |title, values| HeatmapPanel {
-        title,
-        x_label: unit_axis,
-        y_label: delay_axis,
-        x_range: ranks.clone(),
-        y_range: delays.clone(),
-        values,
-        x_dividers: &dividers,
-    };
-    let mut files = heatmap_figure(
-        &Heatmaps {
-            panels: &[
-                w1_panel("W1, left ear (no IPD)", &maps.w1_left),
-                w1_panel("W1, right ear (lags by the IPD)", &maps.w1_right),
+    let delays = ("Fibre phase delay (deg)", cell_range(&maps.delay_deg));
+    let classes = ("Output class (midpoint IPD, deg)", -90.0..90.0);
+    let (w1, w2) = ((&units, &delays), transpose(&maps.w2));
+    let figures = [
+        (
+            WEIGHTS_W1_FIGURE,
+            "Weight",
+            (1200, 500),
+            vec![
+                panel(
+                    "W1, left ear (no IPD)",
+                    w1.0,
+                    w1.1,
+                    &maps.w1_left,
+                    &dividers,
+                ),
+                panel(
+                    "W1, right ear (lags by the IPD)",
+                    w1.0,
+                    w1.1,
+                    &maps.w1_right,
+                    &dividers,
+                ),
             ],
-            colour_label: "Weight",
-            size: (1200, 500),
-        },
-        &dir.join(WEIGHTS_W1_FIGURE),
-    )?;
-    let w2 = transpose(&maps.w2);
-    files.extend(heatmap_figure(
-        &Heatmaps {
-            panels: &[HeatmapPanel {
-                title: "W2, hidden unit to output class",
-                x_label: unit_axis,
-                y_label: "Output class (midpoint IPD, deg)",
-                x_range: ranks.clone(),
-                y_range: ipds.clone(),
-                values: &w2,
-                x_dividers: &dividers,
-            }],
-            colour_label: "Weight",
-            size: (760, 500),
-        },
-        &dir.join(WEIGHTS_W2_FIGURE),
-    )?);
-    let product_panel = |title, values| HeatmapPanel {
-        title,
-        x_label: "Output class (midpoint IPD, deg)",
-        y_label: delay_axis,
-        x_range: ipds.clone(),
-        y_range: delays.clone(),
-        values,
-        x_dividers: &[],
-    };
-    files.extend(heatmap_figure(
-        &Heatmaps {
-            panels: &[
-                product_panel("W1·W2, left ear", &maps.input_class_left),
-                product_panel("W1·W2, right ear", &maps.input_class_right),
+        ),
+        (
+            WEIGHTS_W2_FIGURE,
+            "Weight",
+            (760, 500),
+            vec![panel(
+                "W2, hidden unit to output class",
+                &units,
+                &classes,
+                &w2,
+                &dividers,
+            )],
+        ),
+        (
+            WEIGHTS_INPUT_CLASS_FIGURE,
+            "Weight product",
+            (1200, 500),
+            vec![
+                panel(
+                    "W1·W2, left ear",
+                    &classes,
+                    &delays,
+                    &maps.input_class_left,
+                    &[],
+                ),
+                panel(
+                    "W1·W2, right ear",
+                    &classes,
+                    &delays,
+                    &maps.input_class_right,
+                    &[],
+                ),
             ],
-            colour_label: "Weight product",
-            size: (1200, 500),
-        },
-        &dir.join(WEIGHTS_INPUT_CLASS_FIGURE),
-    )?);
+        ),
+    ];
+    let mut files = Vec::new();
+    for (name, colour_label, size, panels) in figures {
+        let maps = Heatmaps {
+            panels: &panels,
+            colour_label,
+            size,
+        };
+        files.extend(heatmap_figure(&maps, &dir.join(name))?);
+    }
     Ok(files)
 }
 

@@ -181,10 +181,14 @@ pub fn ideal_observer(cfg: &Config, data: &Dataset, options: &IdealOptions) -> R
 /// of a degree around the best of 720 phases.
 pub fn estimate_shared_offset(cfg: &Config, data: &Dataset) -> Result<f64> {
     cfg.validate()?;
-    let pooled = data
-        .spikes
-        .f_to_device(Device::Cpu)?
-        .f_sum_dim_intlist(0, true, Kind::Double)?;
+    let spikes = data.spikes.f_to_device(Device::Cpu)?;
+    // Summed a chunk at a time: a sum in f64 widens its whole input first.
+    let n = data.len() as i64;
+    let mut pooled = Tensor::f_zeros([1, 1], (Kind::Double, Device::Cpu))?;
+    for start in (0..n).step_by(CHUNK as usize) {
+        let part = spikes.f_narrow(0, start, CHUNK.min(n - start))?;
+        pooled = pooled.f_add(&part.f_sum_dim_intlist(0, true, Kind::Double)?)?;
+    }
     let pooled = ear(cfg, &pooled, 0)?;
     let n = data.len() as f64;
     let best = |phases: &[f64]| -> Result<f64> {

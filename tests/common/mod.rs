@@ -48,6 +48,13 @@ pub fn assert_success(output: &Output) {
     );
 }
 
+/// Every one of `lines` must appear in `text` (a command's output).
+pub fn assert_has_lines(text: &str, lines: &[&str]) {
+    for line in lines {
+        assert!(text.contains(line), "missing '{line}' in:\n{text}");
+    }
+}
+
 /// A fresh, not yet existing folder per test and process, so tests can run
 /// in parallel.
 pub fn scratch_dir(name: &str) -> PathBuf {
