@@ -87,6 +87,10 @@ fn every_command_refuses_bad_input_before_any_work() {
             assert_refused(&[command, input].concat(), needle);
         }
     }
+    // `ideal` takes the config's flags but runs on the CPU, without --device.
+    for (input, needle) in inputs.iter().filter(|(input, _)| input[0] != "--device") {
+        assert_refused(&[&["ideal", "--out", o][..], input].concat(), needle);
+    }
     assert!(!out.exists(), "a refused command wrote {o}");
     std::fs::remove_dir_all(&root).unwrap();
 }
@@ -164,6 +168,9 @@ fn an_unwritable_out_is_refused_before_any_work() {
         let sweep = ["sweep", "--param", "tau", "--values", "5,10", "--out", out];
         assert_refused(&[&sweep[..], &long].concat(), needle);
         assert_refused(&["sweep-merge", "--out", out, s], needle);
+        assert_refused(&["ideal", "--out", out], needle);
+        let run = root.join("run");
+        assert_refused(&["inspect", run.to_str().unwrap(), "--out", out], needle);
     }
     std::fs::remove_dir_all(&root).unwrap();
 }
