@@ -7,12 +7,13 @@
 //! samples (`activity`), the weights seen through the tuning order
 //! (`weights`), ablations (`ablation`), and the Bayes-optimal observer of the
 //! stimulus model beside the network (`ideal`, `compare`). `tables` and
-//! `ideal_rows` turn the results into CSV rows, one serde type per file.
+//! `ideal_rows` turn the results into CSV rows, one serde type per file,
+//! and `figures` hands them to `plots`.
 //!
 //! The analyses: 1 and 4 `hidden_tuning`, 2 `output_tuning`,
 //! 3 `hidden_activity`, 5 `weight_maps`, 6 `ablation`, 7 `ideal_limits`
 //! (`ideal_observer` for one observer) and `compare`; `inspect` runs them
-//! all and `write_csvs` writes them.
+//! all, `write_csvs` and `write_figures` write them.
 
 mod ablation;
 mod activity;
