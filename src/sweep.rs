@@ -22,7 +22,6 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Context, Result};
 
-pub use grid::{heatmap, HEATMAPS};
 pub use lock::LOCK_FILE;
 pub use records::{read_runs, RunRecord, METRICS, RUNS_FILE};
 pub use runner::Launcher;

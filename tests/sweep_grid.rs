@@ -162,7 +162,7 @@ fn a_stopped_grid_resumes_and_shards_merge_to_the_whole_grid() {
 #[test]
 fn bad_grids_are_one_line_naming_the_flag_and_write_nothing() {
     let out = scratch_dir("grid-bad");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 6] = [
         (
             &[
                 "--param", "tau-ms", "--values", "1", "--param", "tau", "--values", "2",
@@ -208,6 +208,19 @@ fn bad_grids_are_one_line_naming_the_flag_and_write_nothing() {
                 "-1",
             ],
             "--envelope-power",
+        ),
+        (
+            &[
+                "--param",
+                "tau-ms",
+                "--values",
+                "1:200:1",
+                "--param",
+                "lr",
+                "--values",
+                "0.001:0.2:0.001",
+            ],
+            "--values give a grid of 200 x 200 cells",
         ),
     ];
     for (args, expect) in cases {

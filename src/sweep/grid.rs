@@ -13,7 +13,7 @@ use crate::plots::{heatmap_figure, Heatmap};
 
 /// Each heatmap: the runs.csv column averaged over repeats, the file stem
 /// of its CSV and figures, and what the colour shows.
-pub const HEATMAPS: [(&str, &str, &str); 3] = [
+const HEATMAPS: [(&str, &str, &str); 3] = [
     (
         "test_acc_mean_over_batches",
         "grid_test_accuracy",
@@ -40,7 +40,7 @@ pub fn heatmap_files() -> impl Iterator<Item = String> {
 
 /// `metric`'s mean over repeats per cell, `[value_index][value2_index]`;
 /// NaN where no run of the cell has finished.
-pub fn heatmap(spec: &SweepSpec, summaries: &[ValueSummary], metric: &str) -> Vec<Vec<f64>> {
+fn heatmap(spec: &SweepSpec, summaries: &[ValueSummary], metric: &str) -> Vec<Vec<f64>> {
     let mut cells = vec![vec![f64::NAN; spec.values2().len()]; spec.values.len()];
     for s in summaries {
         if let Some(j) = s.value2_index {

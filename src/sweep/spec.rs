@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, Config, OptionDef};
 use crate::seed::splitmix64;
 
-/// The most values one `values` may expand to; more is almost surely a
-/// typo in a range, and each value costs `repeats` trainings.
+/// The most values one `values` may expand to, and the most cells of a
+/// grid; more is almost surely a typo in a range, and each value costs
+/// `repeats` trainings.
 const MAX_VALUES: usize = 10_000;
 
 /// The definition of a sweep, stored as `sweep.json` so that a resumed or
@@ -105,6 +106,11 @@ impl SweepSpec {
             repeats,
             base,
         };
+        ensure!(
+            spec.cell_count() <= MAX_VALUES,
+            "`values` give a grid of {} cells; at most {MAX_VALUES} are allowed",
+            spec.shape()
+        );
         // Per cell: each value may be fine alone and clash with the other.
         for cell in 0..spec.cell_count() {
             let job = spec.job(cell * repeats);
