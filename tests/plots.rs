@@ -6,6 +6,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
+mod common;
+
+use common::luminance;
 use snnloc::output::write_atomically;
 use snnloc::plots::{
     analysis_figure, loss_curve, stimulus_raster, sweep_figure, AnalysisFigure, ErrorBarSeries,
@@ -18,25 +21,6 @@ fn scratch_dir(name: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create scratch dir");
     dir
-}
-
-/// Decodes a PNG into its size and per-pixel luminance (0 black, 255 white).
-fn luminance(path: &Path) -> (u32, u32, Vec<f64>) {
-    let mut decoder = png::Decoder::new(fs::File::open(path).expect("open png"));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().expect("png header");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("png frame");
-    let channels = info.color_type.samples();
-    let lum = buf[..info.buffer_size()]
-        .chunks(channels)
-        .map(|px| match px {
-            [g] | [g, _] => f64::from(*g),
-            [r, g, b, ..] => 0.299 * f64::from(*r) + 0.587 * f64::from(*g) + 0.114 * f64::from(*b),
-            [] => unreachable!("chunks are never empty"),
-        })
-        .collect();
-    (info.width, info.height, lum)
 }
 
 fn variance(values: &[f64]) -> f64 {

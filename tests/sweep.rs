@@ -11,7 +11,8 @@ use std::sync::atomic::AtomicUsize;
 mod common;
 
 use common::{
-    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, TINY_NET as TINY,
+    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, without_seconds,
+    TINY_NET as TINY,
 };
 use snnloc::config::{self as options, Config};
 use snnloc::engine::Engine;
@@ -51,8 +52,8 @@ impl Launcher for Child {
         command
     }
 
-    fn rerun(&self, cfg: &Config, swept: &str) -> String {
-        let flags = cfg.differences(&["seed", swept]);
+    fn rerun(&self, cfg: &Config, swept: &[&str]) -> String {
+        let flags = cfg.differences(&[&["seed"], swept].concat());
         let flags = flags
             .iter()
             .map(|(def, value)| format!(" --{} {value}", def.name));
@@ -74,18 +75,6 @@ fn number(row: &BTreeMap<String, String>, column: &str) -> f64 {
     row[column]
         .parse()
         .unwrap_or_else(|_| panic!("{column} = {:?} is not a number", row[column]))
-}
-
-/// Rows without the wall-clock column, which differs between two runs of
-/// the same job.
-fn without_seconds(rows: Vec<BTreeMap<String, String>>) -> BTreeSet<Vec<(String, String)>> {
-    rows.into_iter()
-        .map(|r| {
-            r.into_iter()
-                .filter(|(k, _)| !k.starts_with("seconds"))
-                .collect()
-        })
-        .collect()
 }
 
 #[test]

@@ -53,8 +53,8 @@ fn ipd_histogram(values: &[f64], bins: usize) -> Vec<usize> {
     counts
 }
 
-/// The width, in pixels, kept for the confusion matrix's colour bar.
-const COLOUR_BAR_AREA: u32 = 95;
+/// The width, in pixels, kept for a colour bar.
+pub(super) const COLOUR_BAR_AREA: u32 = 95;
 
 impl Figure for AnalysisFigure<'_> {
     fn size(&self) -> (u32, u32) {
@@ -77,7 +77,8 @@ impl Figure for AnalysisFigure<'_> {
             &bar_area,
             (top.start - bar_top).max(0) as u32,
             (bar_bottom - top.end).max(0) as u32,
-            confusion_max(self.confusion),
+            0.0..confusion_max(self.confusion),
+            "Probability",
         )
     }
 }
@@ -190,33 +191,37 @@ fn confusion_max(confusion: &[Vec<f64>]) -> f64 {
     }
 }
 
-fn draw_colour_bar<DB: DrawingBackend>(
+/// Viridis over `range`, labelled `label`, between the margins that line it
+/// up with its matrix.
+pub(super) fn draw_colour_bar<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     margin_top: u32,
     margin_bottom: u32,
-    max: f64,
+    range: Range<f64>,
+    label: &str,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
+    let (min, max) = (range.start, range.end);
     let mut chart = ChartBuilder::on(area)
         .margin_top(margin_top)
         .margin_bottom(margin_bottom)
         .margin_left(8)
         .margin_right(5)
         .right_y_label_area_size(50)
-        .build_cartesian_2d(0.0..1.0, 0.0..max)?;
+        .build_cartesian_2d(0.0..1.0, range)?;
     styled_mesh(&mut chart)
         .disable_x_axis()
         .set_tick_mark_size(LabelAreaPosition::Right, 5)
         .y_labels(6)
-        .y_desc("Probability")
+        .y_desc(label)
         .draw()?;
     const STEPS: usize = 128;
-    let step = max / STEPS as f64;
+    let step = (max - min) / STEPS as f64;
     let bands = (0..STEPS).map(|i| {
-        let y0 = i as f64 * step;
-        let colour = ViridisRGB.get_color_normalized(y0 + step / 2.0, 0.0, max);
+        let y0 = min + i as f64 * step;
+        let colour = ViridisRGB.get_color_normalized(y0 + step / 2.0, min, max);
         Rectangle::new([(0.0, y0), (1.0, y0 + step)], colour.filled())
     });
     chart.draw_series(bands)?;

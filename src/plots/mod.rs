@@ -1,11 +1,13 @@
 //! Figures twinned on the notebook's matplotlib plots: the stimulus raster,
 //! the training loss, the train/test analysis (IPD histogram and confusion
-//! matrix) and the parameter sweeps with error bars.
+//! matrix), the parameter sweeps with error bars and the heatmaps of grid
+//! sweeps.
 //!
 //! Every figure is drawn once per backend from the same code, so the PNG and
 //! the SVG always agree.
 
 mod analysis;
+mod grid;
 mod loss;
 mod raster;
 mod style;
@@ -24,6 +26,7 @@ use crate::output::write_atomically;
 use text::{bundled_font, GlyphFix};
 
 pub use analysis::{analysis_figure, AnalysisFigure};
+pub use grid::{heatmap_figure, Heatmap};
 pub use loss::loss_curve;
 pub use raster::{stimulus_raster, RasterPanel, MAX_RASTER_PANELS};
 pub use sweep::{sweep_figure, ErrorBarSeries};
