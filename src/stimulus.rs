@@ -16,7 +16,7 @@ use anyhow::Result;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
-use tch::{Device, Tensor};
+use tch::{Device, Kind, Tensor};
 
 use crate::config::{Config, PhaseOffset, RngMode};
 use crate::numpy_random::NumpyRandomState;
@@ -126,22 +126,41 @@ pub fn input_signal(
         PhaseOffset::PerCall => vec![2.0 * PI * rng.uniform(); n],
         PhaseOffset::PerSample => (0..n).map(|_| 2.0 * PI * rng.uniform()).collect(),
     };
-    let spikes = match rng {
-        StimulusRng::Numpy(np) => numpy_spikes(cfg, ipd, &offsets, np),
-        StimulusRng::Fast(main) => fast_spikes(cfg, ipd, &offsets, main.next_u64()),
-    };
-    let ipd32: Vec<f32> = ipd.iter().map(|&x| x as f32).collect();
     let shape = [
         n as i64,
         cfg.duration_steps() as i64,
         cfg.input_size() as i64,
     ];
+    // The spikes are written straight into the tensor's memory: through a
+    // Vec and `from_slice` the data set (82 MB by default) would exist twice
+    // at the peak of a run.
+    let mut spikes = Tensor::f_zeros(shape, (Kind::Uint8, Device::Cpu))?;
+    {
+        let out = host_bytes(&mut spikes)?;
+        match rng {
+            StimulusRng::Numpy(np) => numpy_spikes(cfg, ipd, &offsets, np, out),
+            StimulusRng::Fast(main) => fast_spikes(cfg, ipd, &offsets, main.next_u64(), out),
+        }
+    }
+    let ipd32: Vec<f32> = ipd.iter().map(|&x| x as f32).collect();
     Ok(Dataset {
         ipd: Tensor::f_from_slice(&ipd32)?.f_to_device(device)?,
-        spikes: Tensor::f_from_slice(&spikes)?
-            .f_view(shape)?
-            .f_to_device(device)?,
+        spikes: spikes.f_to_device(device)?,
     })
+}
+
+/// The bytes of a contiguous uint8 CPU tensor, for writing.
+fn host_bytes(t: &mut Tensor) -> Result<&mut [u8]> {
+    anyhow::ensure!(
+        t.kind() == Kind::Uint8 && t.device() == Device::Cpu && t.is_contiguous(),
+        "spike buffer must be a contiguous uint8 CPU tensor"
+    );
+    let len = t.numel();
+    let ptr = t.data_ptr() as *mut u8;
+    // SAFETY: the tensor owns `len` contiguous bytes of CPU memory (checked
+    // above) and is borrowed mutably for the slice's lifetime, so nothing
+    // else reads or frees them meanwhile.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
 /// Firing probability per step of every fibre, `(steps, 2*anf_per_ear)`
@@ -167,10 +186,15 @@ pub fn firing_probabilities(cfg: &Config, ipd: f64, offset: f64) -> Vec<f64> {
 
 /// The notebook's Bernoulli draws: numpy uniforms in C order, compared in
 /// float64 with the exact probabilities.
-fn numpy_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], np: &mut NumpyRandomState) -> Vec<u8> {
+fn numpy_spikes(
+    cfg: &Config,
+    ipd: &[f64],
+    offsets: &[f64],
+    np: &mut NumpyRandomState,
+    spikes: &mut [u8],
+) {
     let per_sample = cfg.duration_steps() * cfg.input_size();
     let mut uniforms = vec![0.0; per_sample];
-    let mut spikes = vec![0u8; ipd.len() * per_sample];
     for (i, sample) in spikes.chunks_mut(per_sample).enumerate() {
         let p = firing_probabilities(cfg, ipd[i], offsets[i]);
         np.fill(&mut uniforms);
@@ -178,7 +202,6 @@ fn numpy_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], np: &mut NumpyRandom
             *out = (p > u) as u8;
         }
     }
-    spikes
 }
 
 /// Parallel generator. Each sample's fibres at phase `base + c` (base =
@@ -187,7 +210,7 @@ fn numpy_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], np: &mut NumpyRandom
 /// sin/cos(base), and a spike is a 32-bit uniform below the probability
 /// scaled to 2^32. Sample i draws from its own stream seeded by
 /// (call seed, i), so the result does not depend on the thread count.
-fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64) -> Vec<u8> {
+fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64, spikes: &mut [u8]) {
     let (steps, anf) = (cfg.duration_steps(), cfg.stimulus.anf_per_ear);
     let delays = phase_delays(anf);
     let dt = cfg.dt();
@@ -205,7 +228,6 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64) -> Ve
             *o = (p * 4294967296.0) as u64;
         }
     };
-    let mut spikes = vec![0u8; ipd.len() * steps * 2 * anf];
     spikes
         .par_chunks_mut(steps * 2 * anf)
         .enumerate()
@@ -230,7 +252,6 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64) -> Ve
                 }
             },
         );
-    spikes
 }
 
 /// Turns (seed, counter) into well-separated stream

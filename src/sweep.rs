@@ -10,6 +10,7 @@
 //! each run's own files. Re-running the same sweep on the folder resumes
 //! it; `shard` splits it over machines and `merge` joins shards.
 
+mod grid;
 mod ideal;
 mod lock;
 mod records;
@@ -130,8 +131,8 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
     let mut progress = Progress::new(opts.quiet, plan.already_done, plan.total);
     progress.say(&format!(
         "sweep of {} over {} values x {} repeats = {} jobs; shard {} holds {}, {} already in {}; running {} ({} at a time)",
-        spec.param,
-        spec.values.len(),
+        spec.params().join(" x "),
+        spec.shape(),
         spec.repeats,
         spec.job_count(),
         opts.shard,
@@ -222,7 +223,7 @@ fn plan(spec: &SweepSpec, opts: &Options, done: &[RunRecord]) -> Result<Plan> {
             let config = spec.config(&job)?;
             Ok(Task {
                 dir: run_dir(&opts.out, &job),
-                rerun: opts.launcher.rerun(&config, &spec.param),
+                rerun: opts.launcher.rerun(&config, &spec.params()),
                 config,
                 job,
             })
@@ -235,10 +236,14 @@ fn plan(spec: &SweepSpec, opts: &Options, done: &[RunRecord]) -> Result<Plan> {
     })
 }
 
-/// The folder of one run: `runs/<value-index>-<repeat>`.
+/// The folder of one run: `runs/<value-index>-<repeat>`, in a grid
+/// `runs/<value-index>-<value2-index>-<repeat>`.
 pub fn run_dir(out: &Path, job: &Job) -> PathBuf {
-    out.join(RUNS_DIR)
-        .join(format!("{}-{}", job.value_index, job.repeat))
+    let cell = match job.value2_index {
+        None => job.value_index.to_string(),
+        Some(j) => format!("{}-{j}", job.value_index),
+    };
+    out.join(RUNS_DIR).join(format!("{cell}-{}", job.repeat))
 }
 
 /// Appends a finished run to runs.csv and reports it; a failed run is only
@@ -253,12 +258,15 @@ fn record(
 ) -> Result<Option<RunRecord>> {
     let job = &task.job;
     let what = format!(
-        "job {} {}={} repeat {} seed {}",
-        job.index, spec.param, job.value, job.repeat, job.seed
+        "job {} {} repeat {} seed {}",
+        job.index,
+        spec.cell_label(job),
+        job.repeat,
+        job.seed
     );
     let metrics = task.dir.join("metrics.json");
     let row = result.and_then(|seconds| {
-        RunRecord::from_run(job, &spec.param, &metrics, seconds, task.rerun.clone())
+        RunRecord::from_run(job, spec, &metrics, seconds, task.rerun.clone())
             .map_err(|e| crate::error::one_line(&e))
     });
     match row {
@@ -390,7 +398,8 @@ fn discard_results(out: &Path) -> Result<()> {
     let files = [SWEEP_FILE, RUNS_FILE, SUMMARY_FILE, IDEAL_FILE]
         .into_iter()
         .map(String::from)
-        .chain(figures);
+        .chain(figures)
+        .chain(grid::heatmap_files());
     for name in files {
         let path = out.join(name);
         if path.exists() {

@@ -8,14 +8,14 @@ mod common;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{initial_weights, small_config};
+use common::{initial_weights, luminance, small_config};
 use snnloc::experiment::test_set;
 use snnloc::inspect::{inspect, write_figures};
 use snnloc::output::write_atomically;
 use snnloc::plots::{
-    analysis_figure, heatmap_figure, loss_curve, stimulus_raster, sweep_figure, tuning_grid,
-    AnalysisFigure, ErrorBarSeries, HeatmapPanel, Heatmaps, RasterPanel, ReferenceLine, TuningGrid,
-    TuningPanel,
+    analysis_figure, loss_curve, stimulus_raster, sweep_figure, tuning_grid, weight_heatmaps,
+    AnalysisFigure, ErrorBarSeries, RasterPanel, ReferenceLine, TuningGrid, TuningPanel,
+    WeightHeatmaps, WeightPanel,
 };
 use tch::Device;
 
@@ -25,25 +25,6 @@ fn scratch_dir(name: &str) -> PathBuf {
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("create scratch dir");
     dir
-}
-
-/// Decodes a PNG into its size and per-pixel luminance (0 black, 255 white).
-fn luminance(path: &Path) -> (u32, u32, Vec<f64>) {
-    let mut decoder = png::Decoder::new(fs::File::open(path).expect("open png"));
-    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
-    let mut reader = decoder.read_info().expect("png header");
-    let mut buf = vec![0; reader.output_buffer_size()];
-    let info = reader.next_frame(&mut buf).expect("png frame");
-    let channels = info.color_type.samples();
-    let lum = buf[..info.buffer_size()]
-        .chunks(channels)
-        .map(|px| match px {
-            [g] | [g, _] => f64::from(*g),
-            [r, g, b, ..] => 0.299 * f64::from(*r) + 0.587 * f64::from(*g) + 0.114 * f64::from(*b),
-            [] => unreachable!("chunks are never empty"),
-        })
-        .collect();
-    (info.width, info.height, lum)
 }
 
 fn variance(values: &[f64]) -> f64 {
@@ -366,8 +347,8 @@ fn inspect_figures_refuse_bad_shapes() {
     let err = tuning_grid(&grid, &dir.join("tuning")).unwrap_err();
     assert!(err.to_string().contains("one mean, low and high"), "{err}");
     let ragged = [vec![1.0f32, 2.0], vec![3.0]];
-    let maps = Heatmaps {
-        panels: &[HeatmapPanel {
+    let maps = WeightHeatmaps {
+        panels: &[WeightPanel {
             title: "W",
             x_label: "x",
             y_label: "y",
@@ -379,7 +360,7 @@ fn inspect_figures_refuse_bad_shapes() {
         colour_label: "w",
         size: (400, 300),
     };
-    assert!(heatmap_figure(&maps, &dir.join("ragged")).is_err());
+    assert!(weight_heatmaps(&maps, &dir.join("ragged")).is_err());
     assert!(
         fs::read_dir(&dir).unwrap().next().is_none(),
         "files written"

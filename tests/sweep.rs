@@ -11,7 +11,8 @@ use std::sync::atomic::AtomicUsize;
 mod common;
 
 use common::{
-    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, TINY_NET as TINY,
+    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, without_seconds,
+    TINY_NET as TINY,
 };
 use snnloc::config::{self as options, Config};
 use snnloc::engine::Engine;
@@ -51,8 +52,8 @@ impl Launcher for Child {
         command
     }
 
-    fn rerun(&self, cfg: &Config, swept: &str) -> String {
-        let flags = cfg.differences(&["seed", swept]);
+    fn rerun(&self, cfg: &Config, swept: &[&str]) -> String {
+        let flags = cfg.differences(&[&["seed"], swept].concat());
         let flags = flags
             .iter()
             .map(|(def, value)| format!(" --{} {value}", def.name));
@@ -74,18 +75,6 @@ fn number(row: &BTreeMap<String, String>, column: &str) -> f64 {
     row[column]
         .parse()
         .unwrap_or_else(|_| panic!("{column} = {:?} is not a number", row[column]))
-}
-
-/// Rows without the wall-clock column, which differs between two runs of
-/// the same job.
-fn without_seconds(rows: Vec<BTreeMap<String, String>>) -> BTreeSet<Vec<(String, String)>> {
-    rows.into_iter()
-        .map(|r| {
-            r.into_iter()
-                .filter(|(k, _)| !k.starts_with("seconds"))
-                .collect()
-        })
-        .collect()
 }
 
 #[test]
@@ -205,6 +194,13 @@ fn sweep_inspects_its_runs_and_keeps_the_ideal_observer() {
     fs::remove_file(out.join("summary.csv")).unwrap();
     assert_success(&sweep_cli(&out, "2", &[]));
     assert_eq!(check(&out), first);
+    let grid = ["--param", "tau", "--values", "5", "--ideal"];
+    let o = out.join("grid");
+    let grid = [&grid[..], &["--out", o.to_str().unwrap()]].concat();
+    assert_one_line_error(
+        &[&["sweep", "--param", "f", "--values", "20"][..], &grid].concat(),
+        "not on grids",
+    );
     fs::remove_dir_all(&out).unwrap();
 }
 

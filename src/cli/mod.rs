@@ -11,7 +11,7 @@ pub mod sweep;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 pub use config_args::ConfigArgs;
 
@@ -88,13 +88,13 @@ pub struct CpuArgs {
 #[derive(Args, Debug)]
 #[command(allow_negative_numbers = true)]
 pub struct SweepArgs {
-    /// Option to vary: any config flag but --seed (envelope-power, tau-ms, num-hidden, phase-offset, ...; notebook names like tau also work)
-    #[arg(long)]
-    pub param: String,
-    /// Values as a list (0,1,2,5) or an inclusive range start:stop:step (0:50:10)
-    #[arg(long, allow_hyphen_values = true)]
-    pub values: String,
-    /// Independent trainings per value, each with a seed derived from --seed, the value and the repeat
+    /// Option to vary: any config flag but --seed (envelope-power, tau-ms, num-hidden, phase-offset, ...; notebook names like tau also work). Give it twice, each followed by its --values, for the grid of two options
+    #[arg(long, required = true, action = ArgAction::Append)]
+    pub param: Vec<String>,
+    /// Values as a list (0,1,2,5) or an inclusive range start:stop:step (0:50:10); one --values per --param, in the same order
+    #[arg(long, required = true, action = ArgAction::Append, allow_hyphen_values = true)]
+    pub values: Vec<String>,
+    /// Independent trainings per value (per cell of a grid), each with a seed derived from --seed, the value(s) and the repeat
     #[arg(long, default_value_t = 1)]
     pub repeats: usize,
     /// The base config of every run; --seed is the seed the run seeds derive from

@@ -42,16 +42,16 @@ impl Launcher for ChildTrain {
         command
     }
 
-    fn rerun(&self, cfg: &Config, swept: &str) -> String {
+    fn rerun(&self, cfg: &Config, swept: &[&str]) -> String {
         train_command(cfg, swept)
     }
 }
 
 /// The `snnloc train` command line that reproduces a run on its own: every
 /// option that differs from the defaults, and always the seed and the swept
-/// option.
-pub fn train_command(cfg: &Config, swept: &str) -> String {
-    let flags = cfg.differences(&["seed", swept]);
+/// options.
+pub fn train_command(cfg: &Config, swept: &[&str]) -> String {
+    let flags = cfg.differences(&[&["seed"], swept].concat());
     let flags = flags
         .iter()
         .map(|(def, value)| format!(" --{} {value}", def.name));
@@ -69,7 +69,9 @@ fn threads_per_job(jobs: usize) -> Option<usize> {
 /// Checks every input, then runs (or with --dry-run lists) a sweep's jobs.
 pub fn sweep(args: &SweepArgs) -> Result<()> {
     let base = args.config.resolve_unvalidated()?;
-    let spec = SweepSpec::new(&args.param, &args.values, args.repeats, base)?;
+    let params: Vec<&str> = args.param.iter().map(String::as_str).collect();
+    let values: Vec<&str> = args.values.iter().map(String::as_str).collect();
+    let spec = SweepSpec::grid(&params, &values, args.repeats, base)?;
     let shard: Shard = args.shard.parse()?;
     // The children use --device and --threads; a bad one fails here, once.
     runtime(&args.runtime)?;
@@ -79,12 +81,11 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     if args.dry_run {
         for job in spec.jobs(shard) {
             println!(
-                "job {} {}={} repeat {}: {}",
+                "job {} {} repeat {}: {}",
                 job.index,
-                spec.param,
-                job.value,
+                spec.cell_label(&job),
                 job.repeat,
-                train_command(&spec.config(&job)?, &spec.param)
+                train_command(&spec.config(&job)?, &spec.params())
             );
         }
         return Ok(());

@@ -13,9 +13,9 @@ use crate::analysis::chance_level;
 use crate::config::Config;
 use crate::output::create_dir;
 use crate::plots::{
-    ablation_figure, activity_figure, comparison_figure, heatmap_figure, rates_figure, tuning_grid,
-    AblationFigure, ActivityFigure, ActivityPanel, ClassSeries, ComparisonFigure, HeatmapPanel,
-    Heatmaps, RatesFigure, TuningGrid, TuningPanel,
+    ablation_figure, activity_figure, comparison_figure, rates_figure, tuning_grid,
+    weight_heatmaps, AblationFigure, ActivityFigure, ActivityPanel, ClassSeries, ComparisonFigure,
+    RatesFigure, TuningGrid, TuningPanel, WeightHeatmaps, WeightPanel,
 };
 
 pub const HIDDEN_TUNING_FIGURE: &str = "hidden_tuning";
@@ -194,8 +194,8 @@ fn panel<'a>(
     (y_label, y_range): &Axis<'a>,
     values: &'a [Vec<f32>],
     x_dividers: &'a [f64],
-) -> HeatmapPanel<'a> {
-    HeatmapPanel {
+) -> WeightPanel<'a> {
+    WeightPanel {
         title,
         x_label,
         y_label,
@@ -280,12 +280,12 @@ fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<P
     ];
     let mut files = Vec::new();
     for (name, colour_label, size, panels) in figures {
-        let maps = Heatmaps {
+        let maps = WeightHeatmaps {
             panels: &panels,
             colour_label,
             size,
         };
-        files.extend(heatmap_figure(&maps, &dir.join(name))?);
+        files.extend(weight_heatmaps(&maps, &dir.join(name))?);
     }
     Ok(files)
 }

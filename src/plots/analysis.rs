@@ -10,8 +10,8 @@ use plotters::prelude::*;
 use plotters::style::colors::colormaps::ViridisRGB;
 
 use super::style::{
-    draw_colour_bar, draw_frame, draw_legend, finite_or_zero, styled_mesh, MPL_BLUE, MPL_ORANGE,
-    TICK_PX, TITLE_PX,
+    draw_colour_bar, draw_frame, draw_legend, finite_or_zero, styled_mesh, COLOUR_BAR_AREA,
+    MPL_BLUE, MPL_ORANGE, TICK_PX, TITLE_PX,
 };
 use super::text::font;
 use super::{save, Figure};
@@ -53,9 +53,6 @@ fn ipd_histogram(values: &[f64], bins: usize) -> Vec<usize> {
     }
     counts
 }
-
-/// The width, in pixels, kept for the confusion matrix's colour bar.
-const COLOUR_BAR_AREA: u32 = 95;
 
 impl Figure for AnalysisFigure<'_> {
     fn size(&self) -> (u32, u32) {

@@ -1,8 +1,9 @@
 //! Figures twinned on the notebook's matplotlib plots: the stimulus raster,
 //! the training loss, the train/test analysis (IPD histogram and confusion
-//! matrix) and the parameter sweeps with error bars; and the figures of
-//! `inspect`: tuning curves, hidden activity, firing rates, weight
-//! heatmaps, ablation and the comparison with the ideal observer.
+//! matrix), the parameter sweeps with error bars and the heatmaps of grid
+//! sweeps; and the figures of `inspect`: tuning curves, hidden activity,
+//! firing rates, weight heatmaps, ablation and the comparison with the
+//! ideal observer.
 //!
 //! Every figure is drawn once per backend from the same code, so the PNG and
 //! the SVG always agree.
@@ -11,7 +12,7 @@ mod ablation;
 mod activity;
 mod analysis;
 mod comparison;
-mod heatmap;
+mod grid;
 mod loss;
 mod raster;
 mod rates;
@@ -19,6 +20,7 @@ mod style;
 mod sweep;
 mod text;
 mod tuning;
+mod weights;
 
 use std::ffi::OsString;
 use std::fs;
@@ -35,12 +37,13 @@ pub use ablation::{ablation_figure, AblationFigure};
 pub use activity::{activity_figure, ActivityFigure, ActivityPanel};
 pub use analysis::{analysis_figure, AnalysisFigure};
 pub use comparison::{comparison_figure, ClassSeries, ComparisonFigure};
-pub use heatmap::{heatmap_figure, HeatmapPanel, Heatmaps};
+pub use grid::{heatmap_figure, Heatmap};
 pub use loss::loss_curve;
 pub use raster::{stimulus_raster, RasterPanel, MAX_RASTER_PANELS};
 pub use rates::{rates_figure, RatesFigure};
 pub use sweep::{sweep_figure, ErrorBarSeries, ReferenceLine};
 pub use tuning::{tuning_grid, TuningGrid, TuningPanel};
+pub use weights::{weight_heatmaps, WeightHeatmaps, WeightPanel};
 
 /// A figure drawable on any plotters backend, so one piece of drawing code
 /// yields both the PNG and the SVG.

@@ -177,6 +177,9 @@ pub(super) fn diverging(t: f64) -> RGBColor {
     RGBColor(mix(r0, r1), mix(g0, g1), mix(b0, b1))
 }
 
+/// The width, in pixels, kept for a colour bar and its labels.
+pub(super) const COLOUR_BAR_AREA: u32 = 95;
+
 /// A vertical colour bar for `range`, `margin_top` and `margin_bottom`
 /// pixels in from the area's edges so that it spans exactly its image.
 pub(super) fn draw_colour_bar<DB: DrawingBackend>(

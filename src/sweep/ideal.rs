@@ -40,14 +40,20 @@ pub struct IdealRecord {
     pub ideal_known_offset_midpoint_error_deg: Option<f64>,
 }
 
-/// The config whose test set value `value_index`'s observer reads.
+/// The config whose test set value `value_index`'s observer reads (in a
+/// sweep of one option, a value is a cell).
 fn config_of(spec: &SweepSpec, value_index: usize) -> Result<Config> {
     spec.config(&spec.job(value_index * spec.repeats))
 }
 
-/// Refuses, before any run, a value whose observer would not fit in
+/// Refuses, before any run, a grid (its cells would each need an observer
+/// and a heatmap of their own) and a value whose observer would not fit in
 /// memory.
 pub fn check_ideal(spec: &SweepSpec) -> Result<()> {
+    ensure!(
+        spec.second.is_none(),
+        "`ideal` works on sweeps of one option, not on grids; run `snnloc ideal` on a cell instead"
+    );
     for (v, value) in spec.values.iter().enumerate() {
         check_config(&config_of(spec, v)?).with_context(|| format!("`values` {value}"))?;
     }

@@ -27,12 +27,16 @@ macro_rules! run_record {
         /// are in degrees with their spread over samples.
         #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
         pub struct RunRecord {
-            /// Index of the job in the sweep: `value_index * repeats + repeat`.
+            /// Index of the job in the sweep (see `Job`).
             pub job: usize,
             /// The swept option.
             pub param: String,
             pub value_index: usize,
             pub value: String,
+            /// A grid's second option and its value; empty in a 1-D sweep.
+            pub param2: String,
+            pub value2_index: Option<usize>,
+            pub value2: String,
             pub repeat: usize,
             pub seed: u64,
             $( $(#[doc = $doc])* pub $metric: f64, )+
@@ -54,13 +58,16 @@ macro_rules! run_record {
         ]),+];
 
         impl RunRecord {
-            fn with_metrics(job: &Job, param: &str, m: &Metrics, seconds: f64, rerun: String) -> Self {
+            fn with_metrics(job: &Job, spec: &SweepSpec, m: &Metrics, seconds: f64, rerun: String) -> Self {
                 let ($m, $s) = (m, seconds);
                 RunRecord {
                     job: job.index,
-                    param: param.to_string(),
+                    param: spec.param.clone(),
                     value_index: job.value_index,
                     value: job.value.clone(),
+                    param2: spec.second.as_ref().map_or(String::new(), |axis| axis.param.clone()),
+                    value2_index: job.value2_index,
+                    value2: job.value2.clone(),
                     repeat: job.repeat,
                     seed: job.seed,
                     $( $metric: $value, )+
@@ -101,7 +108,7 @@ impl RunRecord {
     /// The row of a run that `snnloc train` finished, from its metrics.json.
     pub fn from_run(
         job: &Job,
-        param: &str,
+        spec: &SweepSpec,
         metrics: &Path,
         seconds: f64,
         rerun: String,
@@ -112,7 +119,7 @@ impl RunRecord {
             "{} has no loss",
             metrics.display()
         );
-        Ok(RunRecord::with_metrics(job, param, &m, seconds, rerun))
+        Ok(RunRecord::with_metrics(job, spec, &m, seconds, rerun))
     }
 
     /// The headline numbers, for a progress line, after a word on
@@ -141,22 +148,23 @@ impl RunRecord {
         );
         let job = spec.job(self.job);
         let stored = (
-            &self.param,
-            self.value_index,
-            &self.value,
+            [self.param.as_str(), &self.param2],
+            [self.value.as_str(), &self.value2],
+            (self.value_index, self.value2_index),
             self.repeat,
             self.seed,
         );
+        let params = spec.params();
         let expected = (
-            &spec.param,
-            job.value_index,
-            &job.value,
+            [params[0], params.get(1).copied().unwrap_or_default()],
+            [job.value.as_str(), &job.value2],
+            (job.value_index, job.value2_index),
             job.repeat,
             job.seed,
         );
         ensure!(
             stored == expected,
-            "job {} is {stored:?} here but {expected:?} in this sweep (param, value_index, value, repeat, seed)",
+            "job {} is {stored:?} here but {expected:?} in this sweep ([param, param2], [value, value2], (value_index, value2_index), repeat, seed)",
             self.job
         );
         Ok(())

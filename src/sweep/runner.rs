@@ -23,8 +23,9 @@ pub trait Launcher: Sync {
     /// writes its results, metrics.json included, into `out`.
     fn command(&self, config: &Path, out: &Path) -> Command;
 
-    /// How a person repeats one run on its own, for runs.csv.
-    fn rerun(&self, cfg: &Config, swept: &str) -> String;
+    /// How a person repeats one run on its own, for runs.csv; `swept` are
+    /// the swept options, which the command names even at their defaults.
+    fn rerun(&self, cfg: &Config, swept: &[&str]) -> String;
 }
 
 /// How a child run ended: wall-clock seconds, or why it failed.

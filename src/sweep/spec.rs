@@ -1,5 +1,6 @@
-//! What a sweep is: one parameter, its values, the repeats of each value and
-//! the config shared by every run; and how it splits into jobs and shards.
+//! What a sweep is: one parameter (or a grid of two), its values, the
+//! repeats of each value and the config shared by every run; and how it
+//! splits into jobs and shards.
 
 use std::fmt;
 use std::str::FromStr;
@@ -10,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{self, Config, OptionDef};
 use crate::seed::splitmix64;
 
-/// The most values one `values` may expand to; more is almost surely a
-/// typo in a range, and each value costs `repeats` trainings.
+/// The most values one `values` may expand to, and the most cells of a
+/// grid; more is almost surely a typo in a range, and each value costs
+/// `repeats` trainings.
 const MAX_VALUES: usize = 10_000;
 
 /// The definition of a sweep, stored as `sweep.json` so that a resumed or
@@ -23,53 +25,100 @@ pub struct SweepSpec {
     /// Its values as canonical text (`OptionDef::text`: `2.0`), so that `2`
     /// and `2.0` are the same value and derive the same seeds.
     pub values: Vec<String>,
-    /// Independent trainings per value.
+    /// The second option of a grid sweep, whose every value is run with
+    /// every value of `param`. Absent from a 1-D sweep's sweep.json, which
+    /// so keeps the form it had before grids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub second: Option<Axis>,
+    /// Independent trainings per value (per cell of a grid).
     pub repeats: usize,
     /// The config of every run before the swept parameter and the derived
     /// seed are set; its `seed` is the one the run seeds derive from.
     pub base: Config,
 }
 
-/// One training of a sweep: value `value_index` (0-based), repeat `repeat`
-/// (0-based); `index = value_index * repeats + repeat`.
+/// The second swept option of a grid and its values, canonical as
+/// `SweepSpec::values` are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Axis {
+    pub param: String,
+    pub values: Vec<String>,
+}
+
+/// One training of a sweep: value `value_index` (0-based), in a grid also
+/// value `value2_index` of the second option, and repeat `repeat`
+/// (0-based). Jobs run through the cells with the first option outermost:
+/// `index = cell * repeats + repeat`, `cell = value_index * values2 +
+/// value2_index` (just `value_index` in a 1-D sweep).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     pub index: usize,
     pub value_index: usize,
     pub value: String,
+    /// The second option's value in a grid; `None` and empty in 1-D.
+    pub value2_index: Option<usize>,
+    pub value2: String,
     pub repeat: usize,
     pub seed: u64,
 }
 
 impl SweepSpec {
-    /// Checks the option and every value (each run's config must validate)
-    /// before anything runs; errors name the input to fix.
+    /// A sweep of one option; see `grid`.
     pub fn new(param: &str, values: &str, repeats: usize, base: Config) -> Result<Self> {
-        let def = config::option(param).context("`param`")?;
+        Self::grid(&[param], &[values], repeats, base)
+    }
+
+    /// A sweep of one option, or the grid of two: `params[i]` takes the
+    /// values `values[i]`. Checks the options, every value and every run's
+    /// config before anything runs; errors name the input to fix.
+    pub fn grid(params: &[&str], values: &[&str], repeats: usize, base: Config) -> Result<Self> {
         ensure!(
-            def.sweepable,
-            "`param` {}: each run's seed is derived from `seed`, the value and the repeat; use `repeats` for more seeds",
-            def.name
+            matches!(params.len(), 1 | 2),
+            "`param` is given {} times; a sweep varies one option, or two for a grid",
+            params.len()
+        );
+        ensure!(
+            values.len() == params.len(),
+            "`param` is given {} times but `values` {}; give one `values` for each `param`, in the same order",
+            params.len(),
+            values.len()
         );
         ensure!(repeats >= 1, "`repeats` must be at least 1, got {repeats}");
-        let mut canonical: Vec<String> = Vec::new();
-        for text in parse_values(values)? {
-            let cfg = with_value(&base, def, &text).with_context(|| format!("`values` {text}"))?;
-            cfg.validate().with_context(|| format!("`values` {text}"))?;
-            let value = def.text(&cfg);
+        let mut axes = params
+            .iter()
+            .zip(values)
+            .map(|(param, values)| axis(param, values, &base))
+            .collect::<Result<Vec<_>>>()?
+            .into_iter();
+        let first = axes.next().context("`param` is missing")?;
+        let second = axes.next();
+        if let Some(second) = &second {
             ensure!(
-                !canonical.contains(&value),
-                "`values` lists {} {value} more than once",
-                def.name
+                second.param != first.param,
+                "`param` {} is given twice; a grid varies two different options",
+                first.param
             );
-            canonical.push(value);
         }
-        Ok(SweepSpec {
-            param: def.name.to_string(),
-            values: canonical,
+        let spec = SweepSpec {
+            param: first.param,
+            values: first.values,
+            second,
             repeats,
             base,
-        })
+        };
+        ensure!(
+            spec.cell_count() <= MAX_VALUES,
+            "`values` give a grid of {} cells; at most {MAX_VALUES} are allowed",
+            spec.shape()
+        );
+        // Per cell: each value may be fine alone and clash with the other.
+        for cell in 0..spec.cell_count() {
+            let job = spec.job(cell * repeats);
+            spec.config(&job)
+                .and_then(|cfg| cfg.validate())
+                .with_context(|| format!("`values` {}", spec.cell_text(&job)))?;
+        }
+        Ok(spec)
     }
 
     /// The swept option.
@@ -77,21 +126,71 @@ impl SweepSpec {
         config::option(&self.param)
     }
 
+    /// The values of the second option, none in a 1-D sweep.
+    pub fn values2(&self) -> &[String] {
+        self.second.as_ref().map_or(&[], |axis| &axis.values)
+    }
+
+    /// The swept options' names, the first first.
+    pub fn params(&self) -> Vec<&str> {
+        let second = self.second.as_ref().map(|axis| axis.param.as_str());
+        std::iter::once(self.param.as_str()).chain(second).collect()
+    }
+
+    /// Cells: values of a 1-D sweep, value pairs of a grid.
+    pub fn cell_count(&self) -> usize {
+        self.values.len() * self.values2().len().max(1)
+    }
+
+    /// How many values, for people: `4`, or `4 x 3` for a grid.
+    pub fn shape(&self) -> String {
+        match &self.second {
+            None => self.values.len().to_string(),
+            Some(axis) => format!("{} x {}", self.values.len(), axis.values.len()),
+        }
+    }
+
     pub fn job_count(&self) -> usize {
-        self.values.len() * self.repeats
+        self.cell_count() * self.repeats
     }
 
     /// The job with this index; `index` must be below `job_count()`.
     pub fn job(&self, index: usize) -> Job {
-        let (value_index, repeat) = (index / self.repeats, index % self.repeats);
-        let value = self.values[value_index].clone();
-        Job {
+        let (cell, repeat) = (index / self.repeats, index % self.repeats);
+        let columns = self.values2().len().max(1);
+        let value_index = cell / columns;
+        let value2_index = self.second.as_ref().map(|_| cell % columns);
+        let mut job = Job {
             index,
             value_index,
-            seed: derive_seed(self.base.run.seed, &value, repeat),
-            value,
+            value: self.values[value_index].clone(),
+            value2: value2_index.map_or(String::new(), |j| self.values2()[j].clone()),
+            value2_index,
             repeat,
+            seed: 0,
+        };
+        job.seed = derive_seed(self.base.run.seed, &self.cell_text(&job), repeat);
+        job
+    }
+
+    /// A job's cell as the text its seed derives from: the value in a 1-D
+    /// sweep (as before grids, so those seeds stay), `value/value2` in a grid.
+    pub fn cell_text(&self, job: &Job) -> String {
+        match job.value2_index {
+            None => job.value.clone(),
+            Some(_) => format!("{}/{}", job.value, job.value2),
         }
+    }
+
+    /// A job's cell for people: `tau-ms=2.0`, or `tau-ms=2.0 envelope-power=1.0`.
+    pub fn cell_label(&self, job: &Job) -> String {
+        let values = [&job.value, &job.value2];
+        self.params()
+            .iter()
+            .zip(values)
+            .map(|(param, value)| format!("{param}={value}"))
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// The jobs of one shard, in index order.
@@ -104,9 +203,37 @@ impl SweepSpec {
     /// The complete config of one run.
     pub fn config(&self, job: &Job) -> Result<Config> {
         let mut cfg = with_value(&self.base, self.option()?, &job.value)?;
+        if let Some(axis) = &self.second {
+            cfg = with_value(&cfg, config::option(&axis.param)?, &job.value2)?;
+        }
         cfg.run.seed = job.seed;
         Ok(cfg)
     }
+}
+
+/// One swept option and its values, canonical; `values` must not repeat.
+fn axis(param: &str, values: &str, base: &Config) -> Result<Axis> {
+    let def = config::option(param).context("`param`")?;
+    ensure!(
+        def.sweepable,
+        "`param` {}: each run's seed is derived from `seed`, the value and the repeat; use `repeats` for more seeds",
+        def.name
+    );
+    let mut canonical: Vec<String> = Vec::new();
+    for text in parse_values(values)? {
+        let cfg = with_value(base, def, &text).with_context(|| format!("`values` {text}"))?;
+        let value = def.text(&cfg);
+        ensure!(
+            !canonical.contains(&value),
+            "`values` lists {} {value} more than once",
+            def.name
+        );
+        canonical.push(value);
+    }
+    Ok(Axis {
+        param: def.name.to_string(),
+        values: canonical,
+    })
 }
 
 fn with_value(base: &Config, def: &OptionDef, text: &str) -> Result<Config> {

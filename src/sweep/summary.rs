@@ -1,6 +1,6 @@
 //! `summary.csv` and the error-bar figures: statistics across the repeats
-//! of each value, and the ideal observer beside them when the sweep keeps
-//! it.
+//! of each value (each cell of a grid, whose figures are in `grid`), and
+//! the ideal observer beside them when a sweep of one option keeps it.
 
 use std::path::Path;
 
@@ -20,12 +20,17 @@ pub const ABS_ERROR_FIGURE: &str = "sweep_abs_error";
 pub const MIDPOINT_ERROR_FIGURE: &str = "sweep_midpoint_error";
 
 /// One row of summary.csv: mean and std (numpy's, ddof = 0) across the
-/// finished repeats of one value, for every measured column of runs.csv.
+/// finished repeats of one value (one cell of a grid), for every measured
+/// column of runs.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValueSummary {
     pub param: String,
     pub value_index: usize,
     pub value: String,
+    /// A grid's second option and its value, as in runs.csv.
+    pub param2: String,
+    pub value2_index: Option<usize>,
+    pub value2: String,
     /// Where the value sits on the figures' x axis.
     pub x: f64,
     /// Finished repeats.
@@ -48,10 +53,13 @@ impl ValueSummary {
 
 impl Serialize for ValueSummary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut row = serializer.serialize_struct("ValueSummary", 14 + 2 * self.stats.len())?;
+        let mut row = serializer.serialize_struct("ValueSummary", 17 + 2 * self.stats.len())?;
         row.serialize_field("param", &self.param)?;
         row.serialize_field("value_index", &self.value_index)?;
         row.serialize_field("value", &self.value)?;
+        row.serialize_field("param2", &self.param2)?;
+        row.serialize_field("value2_index", &self.value2_index)?;
+        row.serialize_field("value2", &self.value2)?;
         row.serialize_field("x", &self.x)?;
         row.serialize_field("count", &self.count)?;
         for ([mean_column, std_column], (mean, std)) in SUMMARY_COLUMNS.iter().zip(&self.stats) {
@@ -87,16 +95,17 @@ impl Serialize for ValueSummary {
     }
 }
 
-/// One summary per value with at least one finished run, in value order.
-/// `rows` must be sorted by job (as `unique_rows` returns them), so the
-/// sums run in the same order however the rows were produced.
+/// One summary per value (cell of a grid) with at least one finished run,
+/// in job order. `rows` must be sorted by job (as `unique_rows` returns
+/// them), so the sums run in the same order however the rows were produced.
 pub fn summarise(spec: &SweepSpec, rows: &[RunRecord]) -> Vec<ValueSummary> {
     let (x, _) = x_axis(spec);
-    (0..spec.values.len())
-        .filter_map(|v| {
+    (0..spec.cell_count())
+        .filter_map(|cell| {
+            let job = spec.job(cell * spec.repeats);
             let runs: Vec<Vec<f64>> = rows
                 .iter()
-                .filter(|r| r.value_index == v)
+                .filter(|r| (r.value_index, r.value2_index) == (job.value_index, job.value2_index))
                 .map(RunRecord::metrics)
                 .collect();
             if runs.is_empty() {
@@ -107,9 +116,15 @@ pub fn summarise(spec: &SweepSpec, rows: &[RunRecord]) -> Vec<ValueSummary> {
                 .collect();
             Some(ValueSummary {
                 param: spec.param.clone(),
-                value_index: v,
-                value: spec.values[v].clone(),
-                x: x[v],
+                value_index: job.value_index,
+                x: x[job.value_index],
+                value: job.value,
+                param2: spec
+                    .params()
+                    .get(1)
+                    .map_or(String::new(), |p| p.to_string()),
+                value2_index: job.value2_index,
+                value2: job.value2,
                 count: runs.len(),
                 stats,
                 ideal: None,
@@ -142,7 +157,16 @@ pub fn x_axis(spec: &SweepSpec) -> (Vec<f64>, String) {
 fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
     let mut out = csv::Writer::from_writer(Vec::new());
     if summaries.is_empty() {
-        let fixed = ["param", "value_index", "value", "x", "count"];
+        let fixed = [
+            "param",
+            "value_index",
+            "value",
+            "param2",
+            "value2_index",
+            "value2",
+            "x",
+            "count",
+        ];
         out.write_record(
             fixed
                 .into_iter()
@@ -232,9 +256,10 @@ fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Re
     Ok(())
 }
 
-/// Rewrites summary.csv and, when any run finished, the figures. With
-/// `ideal` (the records known so far; see `ideal`), every value of the
-/// summary gets its ideal observer, computed if not yet known.
+/// Rewrites summary.csv and, when any run finished, the figures: error
+/// bars against the value, or a grid's heatmaps. With `ideal` (the records
+/// known so far; see `ideal`), every value of the summary gets its ideal
+/// observer, computed if not yet known.
 pub fn write_results(
     dir: &Path,
     spec: &SweepSpec,
@@ -250,8 +275,11 @@ pub fn write_results(
         }
     }
     write_summary(&dir.join(SUMMARY_FILE), &summaries)?;
-    if !summaries.is_empty() {
-        write_figures(dir, spec, &summaries)?;
+    if summaries.is_empty() {
+        return Ok(());
     }
-    Ok(())
+    match &spec.second {
+        None => write_figures(dir, spec, &summaries),
+        Some(_) => super::grid::write_heatmaps(dir, spec, &summaries),
+    }
 }

@@ -2,7 +2,8 @@
 //! small configs, data and weights.
 #![allow(dead_code)] // each test binary uses its own subset
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -153,4 +154,35 @@ pub fn job_ids(path: &Path) -> Vec<usize> {
         .collect();
     jobs.sort();
     jobs
+}
+
+/// Decodes a PNG into its size and per-pixel luminance (0 black, 255 white).
+pub fn luminance(path: &Path) -> (u32, u32, Vec<f64>) {
+    let mut decoder = png::Decoder::new(fs::File::open(path).expect("open png"));
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().expect("png header");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("png frame");
+    let channels = info.color_type.samples();
+    let lum = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|px| match px {
+            [g] | [g, _] => f64::from(*g),
+            [r, g, b, ..] => 0.299 * f64::from(*r) + 0.587 * f64::from(*g) + 0.114 * f64::from(*b),
+            [] => unreachable!("chunks are never empty"),
+        })
+        .collect();
+    (info.width, info.height, lum)
+}
+
+/// Rows without the wall-clock column, which differs between two runs of
+/// the same job.
+pub fn without_seconds(rows: Vec<BTreeMap<String, String>>) -> BTreeSet<Vec<(String, String)>> {
+    rows.into_iter()
+        .map(|r| {
+            r.into_iter()
+                .filter(|(k, _)| !k.starts_with("seconds"))
+                .collect()
+        })
+        .collect()
 }

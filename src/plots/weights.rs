@@ -10,14 +10,15 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::style::{
-    diverging, draw_cells, draw_colour_bar, draw_frame, styled_mesh, MPL_GREY, TITLE_PX,
+    diverging, draw_cells, draw_colour_bar, draw_frame, styled_mesh, COLOUR_BAR_AREA, MPL_GREY,
+    TITLE_PX,
 };
 use super::text::font;
 use super::{save, Figure};
 
 /// One matrix: `values[row][col]`, row 0 at the bottom of the y range and
 /// column 0 at the left of the x range, each cell an equal share.
-pub struct HeatmapPanel<'a> {
+pub struct WeightPanel<'a> {
     pub title: &'a str,
     pub x_label: &'a str,
     pub y_label: &'a str,
@@ -28,17 +29,14 @@ pub struct HeatmapPanel<'a> {
     pub x_dividers: &'a [f64],
 }
 
-pub struct Heatmaps<'a> {
-    pub panels: &'a [HeatmapPanel<'a>],
+pub struct WeightHeatmaps<'a> {
+    pub panels: &'a [WeightPanel<'a>],
     /// The colour bar's label.
     pub colour_label: &'a str,
     pub size: (u32, u32),
 }
 
-/// Width of the colour bar's strip, in pixels.
-const COLOUR_BAR_AREA: u32 = 95;
-
-pub fn heatmap_figure(fig: &Heatmaps, stem: &Path) -> Result<Vec<PathBuf>> {
+pub fn weight_heatmaps(fig: &WeightHeatmaps, stem: &Path) -> Result<Vec<PathBuf>> {
     ensure!(!fig.panels.is_empty(), "heatmap figure needs a panel");
     for p in fig.panels {
         let cols = p.values.first().map_or(0, Vec::len);
@@ -51,7 +49,7 @@ pub fn heatmap_figure(fig: &Heatmaps, stem: &Path) -> Result<Vec<PathBuf>> {
     save(fig, stem)
 }
 
-impl Heatmaps<'_> {
+impl WeightHeatmaps<'_> {
     /// The largest |value|, the scale's end (1 when all are 0).
     fn scale(&self) -> f64 {
         let values = self.panels.iter().flat_map(|p| p.values.iter().flatten());
@@ -67,7 +65,7 @@ impl Heatmaps<'_> {
     }
 }
 
-impl Figure for Heatmaps<'_> {
+impl Figure for WeightHeatmaps<'_> {
     fn size(&self) -> (u32, u32) {
         self.size
     }
@@ -100,7 +98,7 @@ impl Figure for Heatmaps<'_> {
 /// Draws one matrix and returns the vertical pixel range of its image.
 fn draw_panel<DB: DrawingBackend>(
     cell: &DrawingArea<DB, Shift>,
-    p: &HeatmapPanel,
+    p: &WeightPanel,
     scale: f64,
 ) -> Result<Range<i32>>
 where
