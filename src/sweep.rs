@@ -129,19 +129,7 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
     let plan = plan(spec, opts, &rows)?;
 
     let mut progress = Progress::new(opts.quiet, plan.already_done, plan.total);
-    progress.say(&format!(
-        "sweep of {} over {} values x {} repeats = {} jobs; shard {} holds {}, {} already in {}; running {} ({} at a time)",
-        spec.params().join(" x "),
-        spec.shape(),
-        spec.repeats,
-        spec.job_count(),
-        opts.shard,
-        plan.total,
-        plan.already_done,
-        runs_path.display(),
-        plan.tasks.len(),
-        opts.jobs
-    ));
+    progress.say(&opening_line(spec, opts, &plan, &runs_path));
     let (mut finished, mut failed, mut stopped) = (0, 0, 0);
     let on_done = |task: Task, result: runner::ChildResult| {
         if result.is_err() && opts.stop.load(Ordering::SeqCst) != 0 {
@@ -198,6 +186,23 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         already_done: plan.already_done,
         finished,
     })
+}
+
+/// What a call is about to do, for the first progress line.
+fn opening_line(spec: &SweepSpec, opts: &Options, plan: &Plan, runs_path: &Path) -> String {
+    format!(
+        "sweep of {} over {} values x {} repeats = {} jobs; shard {} holds {}, {} already in {}; running {} ({} at a time)",
+        spec.params().join(" x "),
+        spec.shape(),
+        spec.repeats,
+        spec.job_count(),
+        opts.shard,
+        plan.total,
+        plan.already_done,
+        runs_path.display(),
+        plan.tasks.len(),
+        opts.jobs
+    )
 }
 
 /// The jobs of one call: what the shard holds, what is done already, and

@@ -140,7 +140,7 @@ fn every_sweepable_option_travels_from_flag_to_the_sweeps_child_config() {
             .collect()
     });
     assert!(failures.is_empty(), "{failures:#?}");
-    std::fs::remove_dir_all(&root).unwrap();
+    std::fs::remove_dir_all(root).unwrap();
 }
 
 #[test]

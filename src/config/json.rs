@@ -59,7 +59,7 @@ fn setting(
 }
 
 fn find(group: Option<Group>, key: &str) -> Result<&'static OptionDef, String> {
-    let in_scope = |def: &&OptionDef| group.is_none_or(|g| def.group == g);
+    let in_scope = |def: &&OptionDef| group.map_or(true, |g| def.group == g);
     if let Some(def) = options().iter().filter(in_scope).find(|d| d.key == key) {
         return Ok(def);
     }
