@@ -18,20 +18,7 @@ use tch::{Device, Kind, Tensor};
 
 mod common;
 
-use common::{batch_and_weights, max_relative_difference};
-
-fn small() -> Config {
-    let mut cfg = Config::default();
-    cfg.data.batch_size = 16;
-    cfg.data.n_training_batches = 4;
-    cfg.data.n_testing_batches = 2;
-    cfg.training.epochs = 2;
-    cfg
-}
-
-fn to_vec(t: &Tensor) -> Vec<f32> {
-    Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1)).unwrap()
-}
+use common::{batch_and_weights, max_relative_difference, model_config as small, to_vec};
 
 #[test]
 fn stimulus_has_the_notebook_shapes_and_spike_rate() {

@@ -11,22 +11,14 @@ use tch::{Device, Kind, Tensor};
 
 mod common;
 
-use common::{batch_and_weights, max_relative_difference};
+use common::{batch_and_weights, max_relative_difference, model_config, to_vec};
 
 fn small() -> Config {
-    let mut cfg = Config::default();
-    cfg.data.batch_size = 16;
-    cfg.data.n_training_batches = 4;
-    cfg.data.n_testing_batches = 2;
-    cfg.training.epochs = 2;
+    let mut cfg = model_config();
     // Short time constants make the hidden layer fire, so every path of
     // the backward pass carries gradient.
     cfg.network.tau_hidden_ms = 5.0;
     cfg
-}
-
-fn to_vec(t: &Tensor) -> Vec<f32> {
-    Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1)).unwrap()
 }
 
 /// Loss equal and gradients within `tolerance`, fused against reference.

@@ -186,3 +186,17 @@ pub fn without_seconds(rows: Vec<BTreeMap<String, String>>) -> BTreeSet<Vec<(Str
         })
         .collect()
 }
+
+/// A few small batches and two epochs: the model tests' config.
+pub fn model_config() -> Config {
+    let mut cfg = Config::default();
+    cfg.data.batch_size = 16;
+    cfg.data.n_training_batches = 4;
+    cfg.data.n_testing_batches = 2;
+    cfg.training.epochs = 2;
+    cfg
+}
+
+pub fn to_vec(t: &Tensor) -> Vec<f32> {
+    Vec::<f32>::try_from(&t.to_kind(tch::Kind::Float).flatten(0, -1)).unwrap()
+}
