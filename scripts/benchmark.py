@@ -3,8 +3,11 @@
 
 One run of this script measures, on the same machine, libtorch and thread
 count: stimulus generation for the training set, one training epoch, the test
-analysis, a whole default training, and an 11-value x N-repeat envelope-power
-sweep, and prints each time, the ratio notebook/snnloc and the peak memory.
+analysis, a whole default training (the median of --train-repeats interleaved
+runs each), and an 11-value x N-repeat envelope-power sweep on a reduced
+config, and prints each time, the ratio notebook/snnloc and the peak memory.
+With --project it also times snnloc alone on the notebook's Project: the 11
+envelope powers x 5 repeats on the default config.
 
 It then checks that a run's speed does not depend on who launched it: the
 same default training (one thread) alone and as the child of `snnloc sweep`,
@@ -109,6 +112,12 @@ def main():
     )
     parser.add_argument("--skip-sweep", action="store_true")
     parser.add_argument(
+        "--train-repeats", type=int, default=3, help="whole default trainings per side (the median is shown)"
+    )
+    parser.add_argument(
+        "--project", action="store_true", help="also time snnloc on the notebook's Project (11 x 5 default trainings)"
+    )
+    parser.add_argument(
         "--launch-repeats", type=int, default=5, help="repeats of each launch of the launch comparison"
     )
     parser.add_argument("--skip-launch", action="store_true")
@@ -123,15 +132,22 @@ def main():
     try:
         rows, memory = [], {}
 
-        ref_json = os.path.join(work, "reference.json")
-        ref_wall, memory["notebook"] = measure(
-            [python, REFERENCE, "--threads", str(args.threads), "--quiet", "--json", ref_json], env
-        )
-        ours_dir = os.path.join(work, "train")
-        ours_wall, memory["snnloc"] = measure(
-            [SNNLOC, "train", "--threads", str(args.threads), "--quiet", "--device", "cpu", "--out", ours_dir],
-            env,
-        )
+        # Whole default trainings, interleaved; each side's median run.
+        ref_runs, ours_runs = [], []
+        for i in range(args.train_repeats):
+            ref_json = os.path.join(work, f"reference-{i}.json")
+            wall, rss = measure(
+                [python, REFERENCE, "--threads", str(args.threads), "--quiet", "--json", ref_json], env
+            )
+            ref_runs.append((wall, rss, ref_json))
+            ours_dir = os.path.join(work, f"train-{i}")
+            wall, rss = measure(
+                [SNNLOC, "train", "--threads", str(args.threads), "--quiet", "--device", "cpu", "--out", ours_dir],
+                env,
+            )
+            ours_runs.append((wall, rss, ours_dir))
+        ref_wall, memory["notebook"], ref_json = sorted(ref_runs)[len(ref_runs) // 2]
+        ours_wall, memory["snnloc"], ours_dir = sorted(ours_runs)[len(ours_runs) // 2]
         with open(ref_json) as f:
             ref = json.load(f)["seconds"]
         with open(os.path.join(ours_dir, "metrics.json")) as f:
@@ -141,7 +157,9 @@ def main():
             ("training epoch (median, 64 x 64)", statistics.median(ref["epochs"]), statistics.median(ours["epochs"]))
         )
         rows.append(("test analysis (2048 samples)", ref["analysis_test"], ours["analysis_test"]))
-        rows.append(("whole default train (process wall time)", ref_wall, ours_wall))
+        rows.append(
+            (f"whole default train (process wall, median of {args.train_repeats})", ref_wall, ours_wall)
+        )
 
         if not args.skip_sweep:
             flags = args.sweep_flags.split()
@@ -159,12 +177,29 @@ def main():
             )
             rows.append((f"sweep 11 x {args.repeats} ({args.sweep_flags})", sweep_py, sweep_rs))
 
+        project = None
+        if args.project:
+            # The notebook's Project on the default config: 11 powers x 5
+            # repeats, one single-threaded run per core.
+            project, _ = measure(
+                [SNNLOC, "sweep", "--param", "envelope-power", "--values", ENVELOPE_POWERS,
+                 "--repeats", "5", "--out", os.path.join(work, "project"),
+                 "--jobs", str(args.threads), "--threads", "1", "--device", "cpu", "--quiet"],
+                env,
+            )
+
         print(f"threads: {args.threads}; machine: {os.cpu_count()} CPUs")
         print(f"{'what':48} {'notebook s':>11} {'snnloc s':>9} {'ratio':>7}")
         for name, slow, fast in rows:
             print(f"{name:48} {slow:11.3f} {fast:9.3f} {slow / fast:6.1f}x")
         print(f"{'peak memory, whole default train (MB)':48} {memory['notebook']:11.0f} {memory['snnloc']:9.0f}")
         figures = {"threads": args.threads, "rows": rows, "peak_rss_mb": memory}
+        if project is not None:
+            figures["project_seconds"] = project
+            print(
+                f"{'Project, 11 x 5 default trainings (snnloc only)':48} {'':11} {project:9.3f}"
+                f"   (notebook not run; 55 x its median train would be {55 * ref_wall:.0f} s)"
+            )
 
         if not args.skip_launch:
             launch = launch_ratios(args.launch_repeats, work)

@@ -77,7 +77,7 @@ pub struct IdealArgs {
 /// The runtime flags of the commands that run on the CPU only.
 #[derive(Args, Debug, Clone)]
 pub struct CpuArgs {
-    /// libtorch intra-op threads [default: libtorch's choice, one per core]
+    /// Threads of libtorch and of the stimulus generator [default: one per core]
     #[arg(long)]
     pub threads: Option<usize>,
     /// Print only errors
@@ -197,7 +197,7 @@ pub struct RuntimeArgs {
     /// auto (CUDA if available, else CPU, like the notebook), cpu, cuda or cuda:N
     #[arg(long, default_value = "auto")]
     pub device: String,
-    /// libtorch intra-op threads [default: libtorch's choice, one per core]
+    /// Threads of libtorch and of the stimulus generator [default: one per core]
     #[arg(long)]
     pub threads: Option<usize>,
     /// Print only errors
