@@ -12,7 +12,8 @@
 //! ideal observer of the stimulus (`inspect`), figures (`plots`) and
 //! parameter sweeps (`sweep`). Around them: every option, defined once
 //! (`config`), device choice (`device`), seeding (`seed`, `numpy_random`),
-//! files (`output`) and error wording (`error`). The command line is the
+//! files (`output`), error wording (`error`) and tensors' memory seen
+//! from Rust (`host`). The command line is the
 //! binary's (`src/main.rs` and `src/cli/`); this library knows nothing of
 //! flags.
 
@@ -23,6 +24,7 @@ pub mod device;
 pub mod engine;
 pub mod error;
 pub mod experiment;
+pub mod host;
 pub mod inspect;
 pub mod labels;
 pub mod metrics;

@@ -16,9 +16,10 @@ use anyhow::Result;
 use rand::{Rng, RngCore, SeedableRng};
 use rand_xoshiro::Xoshiro256PlusPlus;
 use rayon::prelude::*;
-use tch::{Device, Kind, Tensor};
+use tch::{Device, Tensor};
 
 use crate::config::{Config, PhaseOffset, RngMode};
+use crate::host;
 use crate::numpy_random::NumpyRandomState;
 use crate::seed::splitmix64;
 
@@ -126,17 +127,13 @@ pub fn input_signal(
         PhaseOffset::PerCall => vec![2.0 * PI * rng.uniform(); n],
         PhaseOffset::PerSample => (0..n).map(|_| 2.0 * PI * rng.uniform()).collect(),
     };
-    let shape = [
-        n as i64,
-        cfg.duration_steps() as i64,
-        cfg.input_size() as i64,
-    ];
+    let shape = [n, cfg.duration_steps(), cfg.input_size()];
     // The spikes are written straight into the tensor's memory: through a
     // Vec and `from_slice` the data set (82 MB by default) would exist twice
-    // at the peak of a run.
-    let mut spikes = Tensor::f_zeros(shape, (Kind::Uint8, Device::Cpu))?;
+    // at the peak of a run. Both generators write every byte.
+    let mut spikes = host::empty::<u8>(&shape)?;
     {
-        let out = host_bytes(&mut spikes)?;
+        let out = host::slice_mut::<u8>(&mut spikes)?;
         match rng {
             StimulusRng::Numpy(np) => numpy_spikes(cfg, ipd, &offsets, np, out),
             StimulusRng::Fast(main) => fast_spikes(cfg, ipd, &offsets, main.next_u64(), out),
@@ -147,20 +144,6 @@ pub fn input_signal(
         ipd: Tensor::f_from_slice(&ipd32)?.f_to_device(device)?,
         spikes: spikes.f_to_device(device)?,
     })
-}
-
-/// The bytes of a contiguous uint8 CPU tensor, for writing.
-fn host_bytes(t: &mut Tensor) -> Result<&mut [u8]> {
-    anyhow::ensure!(
-        t.kind() == Kind::Uint8 && t.device() == Device::Cpu && t.is_contiguous(),
-        "spike buffer must be a contiguous uint8 CPU tensor"
-    );
-    let len = t.numel();
-    let ptr = t.data_ptr() as *mut u8;
-    // SAFETY: the tensor owns `len` contiguous bytes of CPU memory (checked
-    // above) and is borrowed mutably for the slice's lifetime, so nothing
-    // else reads or frees them meanwhile.
-    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }
 
 /// Firing probability per step of every fibre, `(steps, 2*anf_per_ear)`
@@ -220,19 +203,21 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64, spike
             delays.iter().map(move |d| (phi + d).sin_cos())
         })
         .collect();
-    let peak = cfg.stimulus.rate_max * dt;
-    let thresholds_for = |shift: f64, out: &mut [u64]| {
+    let (peak, power) = (cfg.stimulus.rate_max * dt, cfg.stimulus.envelope_power);
+    // Thresholds as i64 rather than u64: the same truncation, as the
+    // probability is at most 1 (the config checks it), in one instruction
+    // instead of a branchy sequence.
+    let thresholds_for = |shift: f64, out: &mut [i64]| {
         let (s, c) = shift.sin_cos();
         for (o, &(sb, cb)) in out.iter_mut().zip(&base) {
-            let p = firing_probability(peak, cfg.stimulus.envelope_power, sb * c + cb * s);
-            *o = (p * 4294967296.0) as u64;
+            *o = (firing_probability(peak, power, sb * c + cb * s) * 4294967296.0) as i64;
         }
     };
     spikes
         .par_chunks_mut(steps * 2 * anf)
         .enumerate()
         .for_each_init(
-            || (vec![0u64; steps * anf], vec![0u64; steps * anf], f64::NAN),
+            || (vec![0i64; steps * anf], vec![0i64; steps * anf], f64::NAN),
             |(first, second, first_offset), (i, sample)| {
                 // With one offset per call the first ear's table is the
                 // same for every sample: compute it once per thread.
@@ -243,15 +228,20 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64, spike
                 thresholds_for(offsets[i] + ipd[i], second);
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(mix(call_seed, i as u64));
                 for (t, row) in sample.chunks_mut(2 * anf).enumerate() {
-                    let ears = first[t * anf..(t + 1) * anf]
-                        .iter()
-                        .chain(&second[t * anf..(t + 1) * anf]);
-                    for (out, &threshold) in row.iter_mut().zip(ears) {
-                        *out = ((rng.next_u32() as u64) < threshold) as u8;
-                    }
+                    let (left, right) = row.split_at_mut(anf);
+                    bernoulli(&mut rng, &first[t * anf..(t + 1) * anf], left);
+                    bernoulli(&mut rng, &second[t * anf..(t + 1) * anf], right);
                 }
             },
         );
+}
+
+/// A spike wherever a fresh 32-bit uniform falls below the threshold.
+#[inline(always)]
+fn bernoulli(rng: &mut Xoshiro256PlusPlus, thresholds: &[i64], out: &mut [u8]) {
+    for (out, &threshold) in out.iter_mut().zip(thresholds) {
+        *out = (i64::from(rng.next_u32()) < threshold) as u8;
+    }
 }
 
 /// Turns (seed, counter) into well-separated stream

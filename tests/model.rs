@@ -2,8 +2,9 @@
 
 use std::f64::consts::PI;
 
-use snnloc::config::{Config, EngineChoice, PhaseOffset, Readout, Reset};
+use snnloc::config::{Config, EngineChoice, PhaseOffset, Readout, Reset, SurrogateShape};
 use snnloc::engine::{fused, reference, Engine};
+use snnloc::host;
 use snnloc::labels::{continuise, discretise};
 use snnloc::model::lif::{lif_step, LifParams};
 use snnloc::model::readout::{readout_step, ReadoutParams};
@@ -134,6 +135,50 @@ fn surrogate_is_heaviside_forward_and_sigmoid_derivative_backward() {
             "{derivative:?} vs {through_autograd:?}"
         );
     }
+}
+
+#[test]
+fn fused_surrogate_derivative_is_the_tensor_formula_bit_for_bit() {
+    // Potentials from far below to far above a threshold of 1, with the
+    // extremes where σ underflows and the slopes turn subnormal or zero.
+    let v: Vec<f32> = (-4000..=4000).map(|i| 1.0 + i as f32 * 0.0137).collect();
+    for shape in [
+        SurrogateShape::Sigmoid,
+        SurrogateShape::FastSigmoid,
+        SurrogateShape::Atan,
+    ] {
+        for beta in [0.3, 5.0, 25.0] {
+            let surrogate = Surrogate { shape, beta };
+            let tensor = to_vec(&surrogate.derivative(&(Tensor::from_slice(&v) - 1.0)));
+            let mut host = vec![f32::NAN; v.len()];
+            surrogate.derivative_into(&v, 1.0, &mut host).unwrap();
+            let bits = |x: &[f32]| x.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            assert!(
+                bits(&host) == bits(&tensor),
+                "{shape:?}, beta {beta}: host and tensor forms differ"
+            );
+        }
+    }
+}
+
+#[test]
+fn host_slices_see_tensor_memory_and_refuse_other_layouts() {
+    let mut t = host::empty::<f32>(&[2, 3]).unwrap();
+    host::slice_mut::<f32>(&mut t)
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+        .for_each(|(i, x)| *x = i as f32);
+    assert_eq!(to_vec(&t), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    let transposed = host::slice::<f32>(&t.tr()).unwrap_err();
+    assert!(
+        transposed.to_string().contains("contiguous"),
+        "{transposed}"
+    );
+    assert!(host::slice::<f64>(&t).is_err());
+    assert!(host::slice::<f32>(&host::empty::<f32>(&[0]).unwrap())
+        .unwrap()
+        .is_empty());
 }
 
 #[test]

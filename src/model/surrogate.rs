@@ -2,14 +2,17 @@
 //!
 //! Forward it is the Heaviside step `x > 0`; backward it passes a smooth
 //! stand-in for the step's derivative, of one of snnTorch's shapes with
-//! slope `beta`. Each shape's formula is written once, in `derivative`,
-//! except that the notebook's sigmoid keeps its factors apart
-//! (`sigmoid_factors`) so that each engine multiplies them in the order that
-//! keeps its float32 rounding as it has always been.
+//! slope `beta`. Each shape's formula has two forms side by side, as the
+//! LIF step does: tensor ops in `derivative` (the notebook's sigmoid keeps
+//! its factors apart in `sigmoid_factors`, so that each engine multiplies
+//! them in the order that keeps its float32 rounding as it has always
+//! been), and float32 arithmetic over host memory in `derivative_into`,
+//! for the fused engine's loops, which `tests/model.rs` holds to the tensor
+//! form bit for bit.
 
 use std::f64::consts::PI;
 
-use tch::Tensor;
+use tch::{Device, Kind, TchError, Tensor};
 
 use crate::config::SurrogateShape;
 
@@ -59,8 +62,7 @@ impl Surrogate {
         }
     }
 
-    /// The derivative that `spike` back-propagates, as a tensor, for the
-    /// fused engine's hand-written backward pass.
+    /// The derivative that `spike` back-propagates, as a tensor.
     pub fn derivative(&self, x: &Tensor) -> Tensor {
         match self.shape {
             SurrogateShape::Sigmoid => {
@@ -77,4 +79,63 @@ impl Surrogate {
             }
         }
     }
+
+    /// `out[i] = σ'(v[i] - threshold)`, each element exactly as
+    /// `derivative` computes it on the tensor `v - threshold`, which rounds
+    /// every scalar to float32 first. Only the sigmoid comes from libtorch,
+    /// so that its exp is the same vectorised kernel; the rest is IEEE
+    /// float32 arithmetic in the same order, with no tensor copied in or
+    /// out.
+    pub fn derivative_into(
+        &self,
+        v: &[f32],
+        threshold: f32,
+        out: &mut [f32],
+    ) -> Result<(), TchError> {
+        let beta = self.beta as f32;
+        let pairs = out.iter_mut().zip(v);
+        match self.shape {
+            SurrogateShape::Sigmoid => {
+                pairs.for_each(|(x, v)| *x = (v - threshold) * beta);
+                sigmoid_in_place(out)?;
+                // tch forms `1 - σ` as `-(σ - 1)`: -0 where σ is 1.
+                out.iter_mut()
+                    .for_each(|sig| *sig = *sig * beta * -(*sig - 1.0));
+            }
+            SurrogateShape::FastSigmoid => pairs.for_each(|(out, v)| {
+                let d = (v - threshold).abs() * beta + 1.0;
+                *out = 1.0 / (d * d);
+            }),
+            SurrogateShape::Atan => {
+                let (scale, half) = ((PI / 2.0 * self.beta) as f32, (self.beta / 2.0) as f32);
+                pairs.for_each(|(out, v)| {
+                    let u = (v - threshold) * scale;
+                    *out = 1.0 / (u * u + 1.0) * half;
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// libtorch's sigmoid over host memory, in place.
+fn sigmoid_in_place(x: &mut [f32]) -> Result<(), TchError> {
+    if x.is_empty() {
+        return Ok(());
+    }
+    // SAFETY: the tensor views `x`'s float32s, borrowed mutably for this
+    // call, and it and the handle `sigmoid_` returns are dropped before the
+    // borrow ends; libtorch neither frees nor keeps memory it did not
+    // allocate.
+    let mut t = unsafe {
+        Tensor::f_from_blob(
+            x.as_mut_ptr() as *const u8,
+            &[x.len() as i64],
+            &[1],
+            Kind::Float,
+            Device::Cpu,
+        )?
+    };
+    let _ = t.f_sigmoid_()?;
+    Ok(())
 }

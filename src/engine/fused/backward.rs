@@ -16,15 +16,16 @@
 use anyhow::Result;
 use tch::Tensor;
 
-use super::{to_host, to_tensor, Dims, Trace};
+use super::{Dims, Trace};
 use crate::config::Readout;
+use crate::host;
 use crate::model::lif::LifScalars;
 use crate::model::{LifParams, RateRegulariser, ReadoutParams};
 
 /// What the readout's backward pass hands to the hidden layer's.
 pub(super) struct FromReadout {
     /// `∂L/∂s_t` through the readout, `(batch, steps, hidden)`.
-    gs: Vec<f32>,
+    pub(super) gs: Tensor,
     pub(super) grad_w2: Tensor,
 }
 
@@ -57,15 +58,24 @@ fn summed(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<FromRead
     for t in (0..steps - 1).rev() {
         k[t] = 1.0 + alpha * k[t + 1];
     }
-    let w2 = to_host(w2)?;
+    let w2 = w2.f_contiguous()?;
+    let w2 = host::slice::<f32>(&w2)?;
+    let spikes = host::slice::<f32>(&trace.s)?;
     let mut q = vec![0f32; batch * hidden];
+    // Each unit's Σ_t k_t·s_t is summed in time order, as a fold per unit
+    // would, but row by row so that the loop runs along memory.
     let mut s_tilde = vec![0f32; batch * hidden];
     for b in 0..batch {
-        for j in 0..hidden {
-            q[b * hidden + j] = (0..classes).map(|c| dm(b, c) * w2[j * classes + c]).sum();
-            s_tilde[b * hidden + j] = (0..steps)
-                .map(|t| k[t] * trace.s[(b * steps + t) * hidden + j])
-                .sum();
+        let row = b * hidden..(b + 1) * hidden;
+        for (j, q) in q[row.clone()].iter_mut().enumerate() {
+            *q = (0..classes).map(|c| dm(b, c) * w2[j * classes + c]).sum();
+        }
+        let sums = &mut s_tilde[row];
+        for (t, s) in spikes[b * steps * hidden..(b + 1) * steps * hidden]
+            .chunks(hidden)
+            .enumerate()
+        {
+            sums.iter_mut().zip(s).for_each(|(sum, s)| *sum += k[t] * s);
         }
     }
     let mut grad_w2 = vec![0f32; hidden * classes];
@@ -76,8 +86,11 @@ fn summed(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<FromRead
             }
         }
     }
-    let mut gs = vec![0f32; batch * steps * hidden];
-    for (b, gs) in gs.chunks_mut(steps * hidden).enumerate() {
+    let mut gs = host::empty::<f32>(&[batch, steps, hidden])?;
+    for (b, gs) in host::slice_mut::<f32>(&mut gs)?
+        .chunks_mut(steps * hidden)
+        .enumerate()
+    {
         for (t, row) in gs.chunks_mut(hidden).enumerate() {
             for (g, q) in row.iter_mut().zip(&q[b * hidden..(b + 1) * hidden]) {
                 *g = k[t] * q;
@@ -99,20 +112,23 @@ fn through_time(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<Fr
         classes,
         ..
     } = trace.dims;
-    let mut g = vec![0f32; dv.len()];
-    for b in 0..batch {
-        let at = |t: usize, c: usize| (b * steps + t) * classes + c;
-        for t in (0..steps - 1).rev() {
-            for c in 0..classes {
-                g[at(t, c)] = dv[at(t + 1, c)] + alpha * g[at(t + 1, c)];
+    let mut g = host::empty::<f32>(&[batch, steps, classes])?;
+    {
+        let g = host::slice_mut::<f32>(&mut g)?;
+        for b in 0..batch {
+            let at = |t: usize, c: usize| (b * steps + t) * classes + c;
+            g[at(steps - 1, 0)..at(steps, 0)].fill(0.0);
+            for t in (0..steps - 1).rev() {
+                for c in 0..classes {
+                    g[at(t, c)] = dv[at(t + 1, c)] + alpha * g[at(t + 1, c)];
+                }
             }
         }
     }
-    let g = to_tensor(&g, [batch, steps, classes])?;
     let gs = Tensor::f_einsum("btc,hc->bth", &[&g, w2], None::<i64>)?;
     Ok(FromReadout {
-        gs: to_host(&gs)?,
-        grad_w2: Tensor::f_einsum("bth,btc->hc", &[&trace.s_rec, &g], None::<i64>)?,
+        gs: gs.f_contiguous()?,
+        grad_w2: Tensor::f_einsum("bth,btc->hc", &[&trace.s, &g], None::<i64>)?,
     })
 }
 
@@ -120,7 +136,7 @@ fn through_time(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<Fr
 /// back through the LIF recurrence.
 pub(super) fn hidden(
     trace: &Trace,
-    from_readout: &FromReadout,
+    mut above: Tensor,
     regulariser: Option<&RateRegulariser>,
     lif: &LifParams,
 ) -> Result<Tensor> {
@@ -130,47 +146,91 @@ pub(super) fn hidden(
         hidden,
         ..
     } = trace.dims;
-    let mut above = from_readout.gs.clone();
+    let (v, s, h) = (
+        host::slice::<f32>(&trace.v)?,
+        host::slice::<f32>(&trace.s)?,
+        host::slice::<f32>(&trace.h)?,
+    );
     if let Some(regulariser) = regulariser {
-        add_rate_gradient(trace, regulariser, &mut above);
+        add_rate_gradient(s, batch, hidden, regulariser, host::slice_mut(&mut above)?);
     }
+    let above = host::slice::<f32>(&above)?;
     let scalars = LifScalars::from(lif);
-    // σ'(v - threshold) for every step at once, through libtorch's
-    // vectorised kernels: a scalar exp per element would cost more than the
-    // matmuls.
-    let v = to_tensor(&trace.v, [batch, steps, hidden])?;
-    let surrogate = to_host(&lif.surrogate.derivative(&v.f_sub_scalar(lif.threshold)?))?;
-    let mut gh = vec![0f32; batch * steps * hidden];
+    let mut surrogate = host::empty::<f32>(&[batch, steps, hidden])?;
+    let surrogate = host::slice_mut::<f32>(&mut surrogate)?;
+    lif.surrogate
+        .derivative_into(v, scalars.threshold, surrogate)?;
+    let mut gh = host::empty::<f32>(&[batch, steps, hidden])?;
     let per_sample = steps * hidden;
-    gh.chunks_mut(per_sample)
+    host::slice_mut::<f32>(&mut gh)?
+        .chunks_mut(per_sample)
         .zip(above.chunks(per_sample))
-        .zip(trace.v.chunks(per_sample))
-        .zip(trace.s.chunks(per_sample))
-        .zip(trace.h.chunks(per_sample))
+        .zip(v.chunks(per_sample))
+        .zip(s.chunks(per_sample))
+        .zip(h.chunks(per_sample))
         .zip(surrogate.chunks(per_sample))
         .for_each(|(((((gh, above), v), s), h), sg)| {
             // ∂L/∂v_{t+1} and ∂L/∂s_{t+1} of the step after the current one.
-            let mut gv_next = vec![0f32; hidden];
-            let mut gs_next = above[(steps - 1) * hidden..].to_vec();
+            let mut carried = Carried {
+                gv: vec![0f32; hidden],
+                gs: above[(steps - 1) * hidden..].to_vec(),
+            };
+            gh[(steps - 1) * hidden..].fill(0.0);
             for t in (0..steps - 1).rev() {
                 let row = t * hidden..(t + 1) * hidden;
-                // Zipped row slices let the compiler vectorise over neurons.
-                let neurons = gh[row.clone()]
-                    .iter_mut()
-                    .zip(gv_next.iter_mut().zip(gs_next.iter_mut()))
-                    .zip(v[row.clone()].iter().zip(&s[row.clone()]))
-                    .zip(h[row.clone()].iter().zip(&sg[row.clone()]))
-                    .zip(&above[row]);
-                for ((((gh, (gv, gs)), (&vt, &st)), (&ht, &sg)), &above) in neurons {
-                    let (keep, lost) = scalars.partials(vt, st, ht);
-                    *gh = flush_subnormal(*gv * keep);
-                    let gv_now = *gv * keep * scalars.alpha + *gs * sg;
-                    *gs = above - *gv * lost;
-                    *gv = flush_subnormal(gv_now);
-                }
+                let step = StepRow {
+                    v: &v[row.clone()],
+                    s: &s[row.clone()],
+                    h: &h[row.clone()],
+                    sg: &sg[row.clone()],
+                    above: &above[row.clone()],
+                };
+                carried.step_back(&scalars, &step, &mut gh[row]);
             }
         });
-    to_tensor(&gh, [batch, steps, hidden])
+    Ok(gh)
+}
+
+/// One time step of every neuron of a sample, as the forward pass left it.
+struct StepRow<'a> {
+    v: &'a [f32],
+    s: &'a [f32],
+    h: &'a [f32],
+    /// σ'(v - θ).
+    sg: &'a [f32],
+    /// `∂L/∂s_t` from the readout and the regulariser.
+    above: &'a [f32],
+}
+
+/// `∂L/∂v_{t+1}` and `∂L/∂s_{t+1}` of every neuron, carried back in time.
+struct Carried {
+    gv: Vec<f32>,
+    gs: Vec<f32>,
+}
+
+impl Carried {
+    /// Steps back from t+1 to t, writing `∂L/∂h_t` into `gh`. Indexed
+    /// loops over slices cut to one length let the compiler drop the
+    /// bounds checks and vectorise over neurons.
+    #[inline(always)]
+    fn step_back(&mut self, lif: &LifScalars, at: &StepRow, gh: &mut [f32]) {
+        let n = gh.len();
+        let (gv, gs) = (&mut self.gv[..n], &mut self.gs[..n]);
+        let (v, s, h, sg, above) = (
+            &at.v[..n],
+            &at.s[..n],
+            &at.h[..n],
+            &at.sg[..n],
+            &at.above[..n],
+        );
+        for j in 0..n {
+            let (keep, lost) = lif.partials(v[j], s[j], h[j]);
+            gh[j] = flush_subnormal(gv[j] * keep);
+            let gv_now = gv[j] * keep * lif.alpha + gs[j] * sg[j];
+            gs[j] = above[j] - gv[j] * lost;
+            gv[j] = flush_subnormal(gv_now);
+        }
+    }
 }
 
 /// Zero in place of a subnormal float (below 2^-126 in magnitude).
@@ -195,10 +255,15 @@ fn flush_subnormal(x: f32) -> f32 {
 
 /// Adds the regulariser's `∂penalty/∂s`, the same for every sample and step
 /// of a unit, to the readout's share.
-fn add_rate_gradient(trace: &Trace, regulariser: &RateRegulariser, above: &mut [f32]) {
-    let Dims { batch, hidden, .. } = trace.dims;
+fn add_rate_gradient(
+    spikes: &[f32],
+    batch: usize,
+    hidden: usize,
+    regulariser: &RateRegulariser,
+    above: &mut [f32],
+) {
     let mut counts = vec![0f32; hidden];
-    for row in trace.s.chunks(hidden) {
+    for row in spikes.chunks(hidden) {
         counts.iter_mut().zip(row).for_each(|(c, s)| *c += s);
     }
     let per_spike = regulariser.spike_gradient(&counts, batch);

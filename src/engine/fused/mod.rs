@@ -17,23 +17,23 @@ use tch::{Kind, Tensor};
 
 use super::Evaluation;
 use crate::config::Config;
+use crate::host;
 use crate::model::lif::LifScalars;
 use crate::model::readout;
 use crate::model::{
     batch_and_steps, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights,
 };
 
-/// Everything the backward pass needs from the forward pass.
+/// Everything the backward pass needs from the forward pass, as
+/// contiguous CPU float32 tensors whose memory the loops read in place.
 struct Trace {
     dims: Dims,
     /// Input currents `(batch, steps, hidden)`.
-    h: Vec<f32>,
+    h: Tensor,
     /// Hidden membrane potentials before each update.
-    v: Vec<f32>,
+    v: Tensor,
     /// Hidden spikes, `s_rec` of the notebook.
-    s: Vec<f32>,
-    /// The same spikes as a tensor.
-    s_rec: Tensor,
+    s: Tensor,
     /// Readout trace `(batch, steps, classes)`.
     v_rec: Tensor,
 }
@@ -46,12 +46,10 @@ struct Dims {
     classes: usize,
 }
 
-fn to_host(t: &Tensor) -> Result<Vec<f32>> {
-    Ok(Vec::<f32>::try_from(&t.f_contiguous()?.f_view([-1])?)?)
-}
-
-fn to_tensor(data: &[f32], shape: [usize; 3]) -> Result<Tensor> {
-    Ok(Tensor::f_from_slice(data)?.f_view(shape.map(|d| d as i64))?)
+/// `input·w` over the last axis, `(batch, steps, n) -> (batch, steps, m)`,
+/// contiguous so that its memory can be read in place.
+fn input_currents(input: &Tensor, w: &Tensor) -> Result<Tensor> {
+    Ok(Tensor::f_einsum("abc,cd->abd", &[input, w], None::<i64>)?.f_contiguous()?)
 }
 
 fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
@@ -63,43 +61,44 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
         classes: cfg.data.num_classes,
     };
     let Dims {
+        batch,
         steps,
         hidden,
         classes,
-        ..
     } = dims;
     let lif = LifScalars::from(&LifParams::new(cfg));
 
-    let h = to_host(&Tensor::f_einsum(
-        "abc,cd->abd",
-        &[spikes, &w.w1],
-        None::<i64>,
-    )?)?;
-    let mut v = vec![0f32; h.len()];
-    let mut s = vec![0f32; h.len()];
-    v.chunks_mut(steps * hidden)
-        .zip(s.chunks_mut(steps * hidden))
-        .zip(h.chunks(steps * hidden))
+    let h = input_currents(spikes, &w.w1)?;
+    let mut v = host::empty::<f32>(&[batch, steps, hidden])?;
+    let mut s = host::empty::<f32>(&[batch, steps, hidden])?;
+    let per_sample = steps * hidden;
+    host::slice_mut::<f32>(&mut v)?
+        .chunks_mut(per_sample)
+        .zip(host::slice_mut::<f32>(&mut s)?.chunks_mut(per_sample))
+        .zip(host::slice::<f32>(&h)?.chunks(per_sample))
         .for_each(|((v, s), h)| {
+            v[..hidden].fill(0.0);
+            s[..hidden].fill(0.0);
             for t in 0..steps - 1 {
-                let (now, next) = (t * hidden, (t + 1) * hidden);
+                // Row t and row t + 1 as separate slices, so that the
+                // compiler sees they do not overlap and vectorises.
+                let (v_now, v_next) = v[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
+                let (s_now, s_next) = s[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
+                let h_now = &h[t * hidden..(t + 1) * hidden];
                 for j in 0..hidden {
-                    (v[next + j], s[next + j]) = lif.step(v[now + j], s[now + j], h[now + j]);
+                    (v_next[j], s_next[j]) = lif.step(v_now[j], s_now[j], h_now[j]);
                 }
             }
         });
-    let s_rec = to_tensor(&s, [dims.batch, steps, hidden])?;
 
-    let h2 = to_host(&Tensor::f_einsum(
-        "abc,cd->abd",
-        &[&s_rec, &w.w2],
-        None::<i64>,
-    )?)?;
+    let h2 = input_currents(&s, &w.w2)?;
     let readout_alpha = ReadoutParams::new(cfg).alpha as f32;
-    let mut u = vec![0f32; h2.len()];
-    u.chunks_mut(steps * classes)
-        .zip(h2.chunks(steps * classes))
+    let mut v_rec = host::empty::<f32>(&[batch, steps, classes])?;
+    host::slice_mut::<f32>(&mut v_rec)?
+        .chunks_mut(steps * classes)
+        .zip(host::slice::<f32>(&h2)?.chunks(steps * classes))
         .for_each(|(u, h2)| {
+            u[..classes].fill(0.0);
             for t in 0..steps - 1 {
                 for c in 0..classes {
                     u[(t + 1) * classes + c] =
@@ -112,8 +111,7 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
         h,
         v,
         s,
-        s_rec,
-        v_rec: to_tensor(&u, [dims.batch, steps, classes])?,
+        v_rec,
     })
 }
 
@@ -129,7 +127,7 @@ pub fn evaluate(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Evaluation
     Ok(Evaluation {
         scores: readout::scores(&trace.v_rec, &ReadoutParams::new(cfg))?,
         hidden_spikes: trace
-            .s_rec
+            .s
             .f_sum_dim_intlist([0, 1].as_slice(), false, Kind::Float)?,
     })
 }
@@ -147,18 +145,18 @@ pub fn loss_and_gradients(
     // scores, so both engines share one definition of the loss.
     let v_rec = trace.v_rec.shallow_clone().set_requires_grad(true);
     let loss = readout::loss_from_scores(&readout::scores(&v_rec, &readout)?, labels, &readout)?;
-    let dv = to_host(&Tensor::f_run_backward(&[&loss], &[&v_rec], false, false)?[0])?;
+    let dv = Tensor::f_run_backward(&[&loss], &[&v_rec], false, false)?[0].f_contiguous()?;
     let _no_grad = tch::no_grad_guard();
     let regulariser = RateRegulariser::new(cfg);
     let loss = match &regulariser {
-        Some(r) => loss.f_add(&r.penalty(&trace.s_rec)?)?,
+        Some(r) => loss.f_add(&r.penalty(&trace.s)?)?,
         None => loss,
     };
 
-    let from_readout = backward::readout(&trace, &dv, &w.w2, &readout)?;
+    let from_readout = backward::readout(&trace, host::slice(&dv)?, &w.w2, &readout)?;
     let gh = backward::hidden(
         &trace,
-        &from_readout,
+        from_readout.gs,
         regulariser.as_ref(),
         &LifParams::new(cfg),
     )?;

@@ -1,0 +1,50 @@
+//! CPU tensors' memory as Rust slices, so that hand-written loops read
+//! libtorch's results and write its inputs in place. Going through a `Vec`
+//! costs a copy out, and `Tensor::from_slice` a zero fill and a copy back
+//! in: for the fused engine that was several passes over 0.8 MB arrays per
+//! batch.
+
+use anyhow::{ensure, Result};
+use tch::kind::Element;
+use tch::{Device, Tensor};
+
+/// A contiguous CPU tensor of `T`s whose contents are not yet written.
+pub fn empty<T: Element>(shape: &[usize]) -> Result<Tensor> {
+    let shape: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
+    Ok(Tensor::f_empty(shape, (T::KIND, Device::Cpu))?)
+}
+
+/// The elements of a contiguous CPU tensor of `T`s, in memory order.
+pub fn slice<T: Element>(t: &Tensor) -> Result<&[T]> {
+    let len = check::<T>(t)?;
+    if len == 0 {
+        return Ok(&[]);
+    }
+    // SAFETY: `check` found `len` contiguous elements of type `T` in CPU
+    // memory that the tensor owns; the slice borrows the tensor, so the
+    // storage outlives it. Other handles to the same storage could write to
+    // it, but this crate only reads tensors that its own code made.
+    Ok(unsafe { std::slice::from_raw_parts(t.data_ptr() as *const T, len) })
+}
+
+/// The elements of a contiguous CPU tensor of `T`s, for writing.
+pub fn slice_mut<T: Element>(t: &mut Tensor) -> Result<&mut [T]> {
+    let len = check::<T>(t)?;
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    // SAFETY: as in `slice`; the tensor is borrowed mutably for the
+    // slice's lifetime, so nothing else reads or frees the memory meanwhile.
+    Ok(unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, len) })
+}
+
+fn check<T: Element>(t: &Tensor) -> Result<usize> {
+    ensure!(
+        t.f_kind()? == T::KIND && t.device() == Device::Cpu && t.is_contiguous(),
+        "expected a contiguous {:?} CPU tensor, got {:?} on {:?}",
+        T::KIND,
+        t.f_kind()?,
+        t.device()
+    );
+    Ok(t.numel())
+}
