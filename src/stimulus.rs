@@ -233,6 +233,10 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64, spike
         );
 }
 
+/// 2^32: a spike threshold is the firing probability on the scale of a
+/// 32-bit uniform.
+const UNIFORM_SCALE: f64 = 4294967296.0;
+
 /// The fast generator's spike thresholds: the firing probability scaled to
 /// 2^32 and truncated, as i64 rather than u64, which is the same truncation
 /// (the probability is at most 1, the config checks it) in one instruction
@@ -251,7 +255,7 @@ impl Thresholds {
         // far more than pow's last-bit error, so the truncation gives 0
         // without calling pow: 71% of the calls at power 100.
         let silent_below = if power > 0.0 {
-            (peak * 4294967296.0).powf(-1.0 / power) * (1.0 - 1e-6)
+            (peak * UNIFORM_SCALE).powf(-1.0 / power) * (1.0 - 1e-6)
         } else {
             0.0
         };
@@ -267,7 +271,7 @@ impl Thresholds {
         if 0.5 * (1.0 + theta_sin) < self.silent_below {
             0
         } else {
-            (firing_probability(self.peak, self.power, theta_sin) * 4294967296.0) as i64
+            (firing_probability(self.peak, self.power, theta_sin) * UNIFORM_SCALE) as i64
         }
     }
 }
@@ -317,12 +321,12 @@ mod tests {
         for peak in [0.6, 1.0, 1e-3] {
             for power in [0.05, 0.5, 1.0, 2.0, 3.0, 10.0, 30.0, 100.0, 1000.0] {
                 let thresholds = Thresholds::new(peak, power);
-                let bound = (peak * 4294967296.0).powf(-1.0 / power);
+                let bound = (peak * UNIFORM_SCALE).powf(-1.0 / power);
                 let near_bound =
                     (-2000..=2000).map(|i| 2.0 * bound * (1.0 + i as f64 * 1e-7) - 1.0);
                 let everywhere = (0..=20000).map(|i| -1.0 + i as f64 * 1e-4);
                 for theta_sin in near_bound.chain(everywhere) {
-                    let exact = (firing_probability(peak, power, theta_sin) * 4294967296.0) as i64;
+                    let exact = (firing_probability(peak, power, theta_sin) * UNIFORM_SCALE) as i64;
                     assert_eq!(
                         thresholds.at(theta_sin),
                         exact,
