@@ -7,11 +7,10 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use crate::config::Config;
-use crate::data::data_generator;
+use crate::data::{data_generator, EngineData};
 use crate::engine::Engine;
 use crate::labels::{continuise, discretise};
 use crate::model::Weights;
-use crate::stimulus::Dataset;
 
 /// Accuracy and error of a network on one data set.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -68,7 +67,7 @@ pub fn chance_level(num_classes: usize) -> f64 {
 
 /// Runs the network on `data` in shuffled full batches (one `randperm`, as
 /// the notebook's analysis does) and measures accuracy and error.
-pub fn analyse(data: &Dataset, w: &Weights, cfg: &Config, engine: Engine) -> Result<Analysis> {
+pub fn analyse(data: &EngineData, w: &Weights, cfg: &Config, engine: Engine) -> Result<Analysis> {
     let n = cfg.data.num_classes;
     let mut confusion = vec![vec![0u64; n]; n];
     let mut accuracies = Vec::new();

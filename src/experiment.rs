@@ -10,7 +10,7 @@ use tch::Device;
 
 use crate::analysis::{analyse, Analysis};
 use crate::config::Config;
-use crate::data::batch_order;
+use crate::data::{batch_order, EngineData};
 use crate::engine::Engine;
 use crate::model::{init_weight_matrices, DaleSigns, Weights};
 use crate::seed::seed_torch;
@@ -82,7 +82,7 @@ pub fn evaluate(
     for _ in 0..=cfg.training.epochs {
         drop(batch_order(cfg.n_training_samples() as i64)?);
     }
-    analyse(&test_data, weights, cfg, engine)
+    analyse(&EngineData::new(&test_data, engine)?, weights, cfg, engine)
 }
 
 /// Seeds both generators from `cfg.run.seed` (numpy-style stimulus draws and
@@ -103,8 +103,11 @@ pub fn run(
     let _generator = seed_torch(cfg.run.seed);
 
     let clock = Instant::now();
-    let train_data =
-        random_ipd_input_signal(cfg, cfg.n_training_samples(), &mut stimulus_rng, device)?;
+    // Where the engine keeps the spikes as lists, the dense set is freed.
+    let train_data = EngineData::new(
+        &random_ipd_input_signal(cfg, cfg.n_training_samples(), &mut stimulus_rng, device)?,
+        engine,
+    )?;
     seconds.data_train = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     let mut weights = init_weight_matrices(cfg, device)?;
@@ -132,8 +135,10 @@ pub fn run(
     // in the notebook. Training and analysis draw only from libtorch's
     // generator, so drawing it here, with the training set gone, gives the
     // same data and holds one data set in memory instead of two.
-    let test_data =
-        random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)?;
+    let test_data = EngineData::new(
+        &random_ipd_input_signal(cfg, cfg.n_testing_samples(), &mut stimulus_rng, device)?,
+        engine,
+    )?;
     seconds.data_test = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     let test = analyse(&test_data, &weights, cfg, engine)?;

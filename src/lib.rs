@@ -34,6 +34,7 @@ pub mod optim;
 pub mod output;
 pub mod plots;
 pub mod seed;
+pub mod spikes;
 pub mod stimulus;
 pub mod sweep;
 pub mod train;

@@ -6,12 +6,11 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
-use crate::data::{data_generator, Batch};
+use crate::data::{data_generator, Batch, EngineData};
 use crate::engine::Engine;
 use crate::labels::discretise;
 use crate::model::{DaleSigns, Gradients, Weights};
 use crate::optim::Adam;
-use crate::stimulus::Dataset;
 
 /// Loss history and timing of a training run.
 pub struct TrainHistory {
@@ -50,7 +49,7 @@ pub enum Progress {
 pub fn train(
     cfg: &Config,
     engine: Engine,
-    data: &Dataset,
+    data: &EngineData,
     w: &mut Weights,
     mut on_progress: impl FnMut(Progress),
 ) -> Result<TrainHistory> {

@@ -21,6 +21,7 @@ use snnloc::experiment;
 use snnloc::labels::discretise;
 use snnloc::model::{init_weight_matrices, Surrogate, Weights};
 use snnloc::seed::seed_torch;
+use snnloc::spikes::{SpikeSet, Spikes};
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
 use tch::{Device, Kind, Tensor};
 
@@ -188,7 +189,7 @@ fn assert_first_batch_matches(r: &Reference, engine: Engine, w: &Weights, gradie
     let (spikes, labels) = first_batch(r, &cfg);
     let output = match engine {
         Engine::Reference => tch::no_grad(|| reference::snn(&spikes, w, &cfg)),
-        Engine::Fused => fused::snn(&spikes, w, &cfg),
+        Engine::Fused => fused::snn(&Spikes::from(&spikes), w, &cfg),
     }
     .unwrap();
     assert_close(
@@ -198,7 +199,7 @@ fn assert_first_batch_matches(r: &Reference, engine: Engine, w: &Weights, gradie
         1e-6,
     );
     let grads = engine
-        .loss_and_gradients(&spikes, &labels, w, &cfg)
+        .loss_and_gradients(&Spikes::from(&spikes), &labels, w, &cfg)
         .unwrap();
     let want_loss = r.tensor("first_loss").double_value(&[0]);
     assert!(
@@ -250,10 +251,14 @@ fn reference_engine_matches_notebook_draw_for_draw() {
     assert_identical("initial W2", &w.w2, r.tensor("w2_init"));
     let n = cfg.n_training_samples() as i64;
     let indices = Tensor::arange(n, (Kind::Int64, Device::Cpu));
-    let batches: Vec<Tensor> = data_generator(&indices, &train.spikes, cfg.data.batch_size)
-        .unwrap()
-        .map(|batch| batch.unwrap().targets)
-        .collect();
+    let batches: Vec<Tensor> = data_generator(
+        &indices,
+        &SpikeSet::Dense(train.spikes.shallow_clone()),
+        cfg.data.batch_size,
+    )
+    .unwrap()
+    .map(|batch| batch.unwrap().targets)
+    .collect();
     assert_identical(
         "first permutation",
         &Tensor::cat(&batches, 0),

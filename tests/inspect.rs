@@ -15,6 +15,7 @@ use snnloc::engine::Engine;
 use snnloc::experiment::test_set;
 use snnloc::inspect::*;
 use snnloc::model::{DaleSigns, Weights};
+use snnloc::spikes::Spikes;
 use snnloc::stimulus::Dataset;
 use tch::{Device, Kind, Tensor};
 
@@ -28,7 +29,7 @@ fn assert_recording_matches_the_engines(cfg: &Config, w: &Weights) {
         .map(|b| data.spikes.narrow(0, 32 * b, 32).to_kind(Kind::Float))
         .collect();
     let engine = |e: Engine| -> Tensor {
-        let scores = |s: &Tensor| e.class_scores(s, w, cfg).unwrap();
+        let scores = |s: &Tensor| e.class_scores(&Spikes::from(s), w, cfg).unwrap();
         Tensor::cat(&batches.iter().map(scores).collect::<Vec<_>>(), 0)
     };
     assert!(recorded_scores(cfg, &rec, &w.w2)

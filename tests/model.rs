@@ -11,6 +11,7 @@ use snnloc::model::readout::{readout_step, ReadoutParams};
 use snnloc::model::weights::torch_fan_in;
 use snnloc::model::{init_weight_matrices, Surrogate};
 use snnloc::seed::seed_torch;
+use snnloc::spikes::Spikes;
 use snnloc::stimulus::{
     expected_spike_probability, firing_probabilities, input_signal, random_ipd_input_signal,
     StimulusRng,
@@ -240,7 +241,7 @@ fn fused_engine_matches_the_reference_engine() {
     for seed in [0, 1, 2] {
         let (spikes, labels, w) = batch_and_weights(&cfg, seed);
         let reference_out = tch::no_grad(|| reference::snn(&spikes, &w, &cfg)).unwrap();
-        let fused_out = fused::snn(&spikes, &w, &cfg).unwrap();
+        let fused_out = fused::snn(&Spikes::from(&spikes), &w, &cfg).unwrap();
         assert!(
             reference_out.equal(&fused_out),
             "seed {seed}: outputs differ"
@@ -249,10 +250,10 @@ fn fused_engine_matches_the_reference_engine() {
         assert!(hidden_active > 0.0, "a silent network proves nothing");
 
         let r = Engine::Reference
-            .loss_and_gradients(&spikes, &labels, &w, &cfg)
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, &cfg)
             .unwrap();
         let f = Engine::Fused
-            .loss_and_gradients(&spikes, &labels, &w, &cfg)
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, &cfg)
             .unwrap();
         assert_eq!(r.loss, f.loss, "seed {seed}: losses differ");
         let (d1, d2) = (
@@ -268,8 +269,12 @@ fn fused_engine_matches_the_reference_engine() {
             "W1 gradient vanished"
         );
 
-        let scores = Engine::Fused.class_scores(&spikes, &w, &cfg).unwrap();
-        let reference_scores = Engine::Reference.class_scores(&spikes, &w, &cfg).unwrap();
+        let scores = Engine::Fused
+            .class_scores(&Spikes::from(&spikes), &w, &cfg)
+            .unwrap();
+        let reference_scores = Engine::Reference
+            .class_scores(&Spikes::from(&spikes), &w, &cfg)
+            .unwrap();
         assert!(scores.equal(&reference_scores));
     }
 }
@@ -304,5 +309,8 @@ fn network_state_follows_the_batch_size() {
     let three = spikes.narrow(0, 0, 3);
     let out = tch::no_grad(|| reference::snn(&three, &w, &cfg)).unwrap();
     assert_eq!(out.size(), [3, 100, 12]);
-    assert_eq!(fused::snn(&three, &w, &cfg).unwrap().size(), [3, 100, 12]);
+    assert_eq!(
+        fused::snn(&Spikes::from(&three), &w, &cfg).unwrap().size(),
+        [3, 100, 12]
+    );
 }

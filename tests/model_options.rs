@@ -7,6 +7,7 @@ use snnloc::engine::{reference, Engine};
 use snnloc::model::lif::{lif_step, LifScalars};
 use snnloc::model::readout::{self, ReadoutParams};
 use snnloc::model::{DaleSigns, LifParams, RateRegulariser, Surrogate};
+use snnloc::spikes::Spikes;
 use tch::{Device, Kind, Tensor};
 
 mod common;
@@ -26,10 +27,10 @@ fn assert_engines_agree(cfg: &Config, what: &str, tolerance: f64) {
     for seed in [0, 1] {
         let (spikes, labels, w) = batch_and_weights(cfg, seed);
         let r = Engine::Reference
-            .loss_and_gradients(&spikes, &labels, &w, cfg)
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, cfg)
             .unwrap();
         let f = Engine::Fused
-            .loss_and_gradients(&spikes, &labels, &w, cfg)
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, cfg)
             .unwrap();
         assert!(
             (r.loss - f.loss).abs() <= 1e-6 * r.loss.abs(),
@@ -49,9 +50,15 @@ fn assert_engines_agree(cfg: &Config, what: &str, tolerance: f64) {
             r.w1.abs().max().double_value(&[]) > 0.0,
             "{what}: W1 gradient vanished"
         );
-        let scores = Engine::Fused.class_scores(&spikes, &w, cfg).unwrap();
+        let scores = Engine::Fused
+            .class_scores(&Spikes::from(&spikes), &w, cfg)
+            .unwrap();
         assert!(
-            scores.equal(&Engine::Reference.class_scores(&spikes, &w, cfg).unwrap()),
+            scores.equal(
+                &Engine::Reference
+                    .class_scores(&Spikes::from(&spikes), &w, cfg)
+                    .unwrap()
+            ),
             "{what}: scores"
         );
     }
@@ -219,7 +226,7 @@ fn dale_signs_are_random_per_seed_and_kept_through_training() {
     let (spikes, labels, w) = batch_and_weights(&cfg, 0);
     let effective = signs.effective(&w).unwrap();
     let fused = Engine::Fused
-        .loss_and_gradients(&spikes, &labels, &effective, &cfg)
+        .loss_and_gradients(&Spikes::from(&spikes), &labels, &effective, &cfg)
         .unwrap();
     let raw = signs.raw_gradients(&w, fused).unwrap();
     let (w1, w2) = (

@@ -5,6 +5,7 @@ mod common;
 use common::scratch_dir;
 use snnloc::analysis::analyse;
 use snnloc::config::{Config, PhaseOffset};
+use snnloc::data::EngineData;
 use snnloc::engine::Engine;
 use snnloc::experiment::{self, Outcome};
 use snnloc::model::Weights;
@@ -117,6 +118,7 @@ fn saved_weights_load_and_evaluate_to_the_same_accuracy() {
         let _generator = seed_torch(99);
         let test =
             random_ipd_input_signal(&cfg, cfg.n_testing_samples(), &mut rng, Device::Cpu).unwrap();
+        let test = EngineData::new(&test, Engine::Fused).unwrap();
         analyse(&test, w, &cfg, Engine::Fused).unwrap()
     };
     let (a, b) = (evaluate(&outcome.weights), evaluate(&loaded));

@@ -10,6 +10,7 @@ use tch::{Device, Tensor};
 
 use crate::config::{Config, EngineChoice, RngMode};
 use crate::model::{Gradients, Weights};
+use crate::spikes::{SpikeSet, Spikes};
 
 /// The engine that runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,33 +47,43 @@ impl Engine {
         }
     }
 
+    /// A data set's `(samples, steps, inputs)` spikes as this engine reads
+    /// them: the reference engine multiplies dense batches, the fused
+    /// engine chooses by the spikes' density (`fused::spike_set`).
+    pub fn spike_set(self, spikes: Tensor) -> Result<SpikeSet> {
+        match self {
+            Engine::Reference => Ok(SpikeSet::Dense(spikes)),
+            Engine::Fused => fused::spike_set(spikes),
+        }
+    }
+
     /// Loss of one batch and the gradients of W1 and W2.
     pub fn loss_and_gradients(
         self,
-        spikes: &Tensor,
+        spikes: &Spikes,
         labels: &Tensor,
         w: &Weights,
         cfg: &Config,
     ) -> Result<Gradients> {
         match self {
-            Engine::Reference => reference::loss_and_gradients(spikes, labels, w, cfg),
+            Engine::Reference => reference::loss_and_gradients(&spikes.dense()?, labels, w, cfg),
             Engine::Fused => fused::loss_and_gradients(spikes, labels, w, cfg),
         }
     }
 
     /// The network's class scores and hidden spike counts on a batch,
     /// without autograd.
-    pub fn evaluate(self, spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Evaluation> {
+    pub fn evaluate(self, spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Evaluation> {
         let _no_grad = tch::no_grad_guard();
         match self {
-            Engine::Reference => reference::evaluate(spikes, w, cfg),
+            Engine::Reference => reference::evaluate(&spikes.dense()?, w, cfg),
             Engine::Fused => fused::evaluate(spikes, w, cfg),
         }
     }
 
     /// The class scores `(batch, num_classes)`; their argmax is the
     /// estimated class.
-    pub fn class_scores(self, spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    pub fn class_scores(self, spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Tensor> {
         Ok(self.evaluate(spikes, w, cfg)?.scores)
     }
 }

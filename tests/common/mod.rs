@@ -12,6 +12,7 @@ use snnloc::data::data_generator;
 use snnloc::labels::discretise;
 use snnloc::model::{init_weight_matrices, Weights};
 use snnloc::seed::seed_torch;
+use snnloc::spikes::SpikeSet;
 use snnloc::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
 use tch::{Device, Tensor};
 
@@ -91,12 +92,13 @@ pub fn batch_and_weights(cfg: &Config, seed: u64) -> (Tensor, Tensor, Weights) {
     let data = random_ipd_input_signal(&cfg, cfg.data.batch_size, &mut rng, Device::Cpu).unwrap();
     let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
     let labels = discretise(&data.ipd, cfg.data.num_classes).unwrap();
-    let batch = data_generator(&labels, &data.spikes, cfg.data.batch_size)
+    let set = SpikeSet::Dense(data.spikes.shallow_clone());
+    let batch = data_generator(&labels, &set, cfg.data.batch_size)
         .unwrap()
         .next()
         .unwrap()
         .unwrap();
-    (batch.spikes, batch.targets, w)
+    (batch.spikes.dense().unwrap(), batch.targets, w)
 }
 
 pub fn max_relative_difference(a: &Tensor, b: &Tensor) -> f64 {

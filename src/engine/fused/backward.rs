@@ -16,6 +16,7 @@
 use anyhow::Result;
 use tch::Tensor;
 
+use super::products::summed_over_rows;
 use super::{Dims, Trace};
 use crate::config::Readout;
 use crate::host;
@@ -128,7 +129,7 @@ fn through_time(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<Fr
     let gs = Tensor::f_einsum("btc,hc->bth", &[&g, w2], None::<i64>)?;
     Ok(FromReadout {
         gs: gs.f_contiguous()?,
-        grad_w2: Tensor::f_einsum("bth,btc->hc", &[&trace.s, &g], None::<i64>)?,
+        grad_w2: summed_over_rows(&trace.s, &g)?,
     })
 }
 

@@ -11,8 +11,9 @@
 //! CPU only: `Engine::resolve` picks the reference engine on other devices.
 
 mod backward;
+mod products;
 
-use anyhow::Result;
+use anyhow::{ensure, Result};
 use tch::{Kind, Tensor};
 
 use super::Evaluation;
@@ -20,9 +21,8 @@ use crate::config::Config;
 use crate::host;
 use crate::model::lif::LifScalars;
 use crate::model::readout;
-use crate::model::{
-    batch_and_steps, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights,
-};
+use crate::model::{Gradients, LifParams, RateRegulariser, ReadoutParams, Weights};
+use crate::spikes::{self, ActiveInputs, SpikeSet, Spikes};
 
 /// Everything the backward pass needs from the forward pass, as
 /// contiguous CPU float32 tensors whose memory the loops read in place.
@@ -46,17 +46,23 @@ struct Dims {
     classes: usize,
 }
 
-/// `input·w` over the last axis, `(batch, steps, n) -> (batch, steps, m)`,
+/// The readout's input currents `s·W2`, `(batch, steps, classes)`,
 /// contiguous so that its memory can be read in place.
-fn input_currents(input: &Tensor, w: &Tensor) -> Result<Tensor> {
-    Ok(Tensor::f_einsum("abc,cd->abd", &[input, w], None::<i64>)?.f_contiguous()?)
+fn readout_currents(s: &Tensor, w2: &Tensor) -> Result<Tensor> {
+    Ok(Tensor::f_einsum("abc,cd->abd", &[s, w2], None::<i64>)?.f_contiguous()?)
 }
 
-fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
-    let (batch, steps) = batch_and_steps(spikes, cfg)?;
+fn forward(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Trace> {
+    let [batch, steps, inputs] = spikes.shape()?;
+    ensure!(
+        inputs == cfg.input_size(),
+        "input spikes must be (batch, steps, {}), got {:?}",
+        cfg.input_size(),
+        [batch, steps, inputs]
+    );
     let dims = Dims {
-        batch: batch as usize,
-        steps: steps as usize,
+        batch,
+        steps,
         hidden: cfg.network.num_hidden,
         classes: cfg.data.num_classes,
     };
@@ -68,7 +74,7 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
     } = dims;
     let lif = LifScalars::from(&LifParams::new(cfg));
 
-    let h = input_currents(spikes, &w.w1)?;
+    let h = products::input_currents(spikes, &w.w1)?;
     let mut v = host::empty::<f32>(&[batch, steps, hidden])?;
     let mut s = host::empty::<f32>(&[batch, steps, hidden])?;
     let per_sample = steps * hidden;
@@ -91,7 +97,7 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
             }
         });
 
-    let h2 = input_currents(&s, &w.w2)?;
+    let h2 = readout_currents(&s, &w.w2)?;
     let readout_alpha = ReadoutParams::new(cfg).alpha as f32;
     let mut v_rec = host::empty::<f32>(&[batch, steps, classes])?;
     host::slice_mut::<f32>(&mut v_rec)?
@@ -115,14 +121,28 @@ fn forward(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Trace> {
     })
 }
 
+/// A data set's spikes as the fused engine reads them best: as lists of
+/// active inputs where few fire, dense where many do. Both forms give the
+/// same numbers (`products`); only the time differs. Samples are drawn
+/// alike, so the first 256 tell the density.
+pub fn spike_set(spikes: Tensor) -> Result<SpikeSet> {
+    Ok(
+        if products::lists_are_faster(spikes::density(&spikes, 256)?) {
+            SpikeSet::Active(ActiveInputs::new(&spikes)?)
+        } else {
+            SpikeSet::Dense(spikes)
+        },
+    )
+}
+
 /// The readout membrane potential `(batch, steps, classes)`, equal to
 /// `reference::snn`'s output.
-pub fn snn(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+pub fn snn(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Tensor> {
     let _no_grad = tch::no_grad_guard();
     Ok(forward(spikes, w, cfg)?.v_rec)
 }
 
-pub fn evaluate(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Evaluation> {
+pub fn evaluate(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Evaluation> {
     let trace = forward(spikes, w, cfg)?;
     Ok(Evaluation {
         scores: readout::scores(&trace.v_rec, &ReadoutParams::new(cfg))?,
@@ -133,7 +153,7 @@ pub fn evaluate(spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Evaluation
 }
 
 pub fn loss_and_gradients(
-    spikes: &Tensor,
+    spikes: &Spikes,
     labels: &Tensor,
     w: &Weights,
     cfg: &Config,
@@ -160,10 +180,9 @@ pub fn loss_and_gradients(
         regulariser.as_ref(),
         &LifParams::new(cfg),
     )?;
-    let grad_w1 = Tensor::f_einsum("abc,abd->cd", &[spikes, &gh], None::<i64>)?;
     Ok(Gradients {
         loss: loss.f_double_value(&[])?,
-        w1: grad_w1,
+        w1: products::w1_gradient(spikes, &gh)?,
         w2: from_readout.grad_w2,
     })
 }
