@@ -3,6 +3,7 @@
 //! port of the SNN sound-localisation teaching notebook.
 //!
 //! Each idea of the notebook has one home: the stimulus (`stimulus`),
+//! input spikes as dense tensors or lists of active inputs (`spikes`),
 //! classes (`labels`), mini-batches (`data`), the network's facts — LIF
 //! neuron, surrogate gradient, readout and loss, weights — (`model`), the
 //! two engines that run it, the notebook's autograd graph and a fused
