@@ -14,6 +14,9 @@ use tch::{Device, Kind, Tensor};
 
 use crate::host;
 
+/// The most inputs a list can name (they are stored as `u16`).
+pub const MAX_INPUTS: usize = 1 << 16;
+
 const NOT_BINARY: &str = "input spikes must all be 0 or 1";
 
 /// The active inputs of every step of every sample of a data set: the
@@ -42,8 +45,8 @@ impl ActiveInputs {
             "input spikes must be (samples, steps, inputs), got {size:?}"
         );
         let [_, steps, inputs] = [size[0], size[1], size[2]].map(|d| d as usize);
-        if inputs > 1 << 16 {
-            bail!("{inputs} inputs are more than the fused engine indexes (65536); use `engine` reference");
+        if inputs > MAX_INPUTS {
+            bail!("{inputs} inputs are more than active-input lists index ({MAX_INPUTS})");
         }
         let bytes = as_bytes(spikes)?;
         let bytes = host::slice::<u8>(&bytes)?;

@@ -129,8 +129,12 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Trace> {
 /// same numbers (`products`); only the time differs. Samples are drawn
 /// alike, so the first 256 tell the density.
 pub fn spike_set(spikes: Tensor) -> Result<SpikeSet> {
+    let listable = spikes
+        .size()
+        .last()
+        .is_some_and(|&n| n as usize <= spikes::MAX_INPUTS);
     Ok(
-        if products::lists_are_faster(spikes::density(&spikes, 256)?) {
+        if listable && products::lists_are_faster(spikes::density(&spikes, 256)?) {
             SpikeSet::Active(ActiveInputs::new(&spikes)?)
         } else {
             SpikeSet::Dense(spikes)
