@@ -8,6 +8,8 @@
 //! set. The fused engine then forms its input products by adding rows of
 //! W1 instead of multiplying by zeros.
 
+use std::sync::OnceLock;
+
 use anyhow::{bail, ensure, Result};
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
@@ -24,14 +26,48 @@ const NOT_BINARY: &str = "input spikes must all be 0 or 1";
 pub struct ActiveInputs {
     steps: usize,
     inputs: usize,
-    samples: Vec<SampleRows>,
+    /// Each sample's active inputs, listed by step.
+    samples: Vec<Lists>,
+    /// Each sample's spike steps listed by input, for the W1 gradient:
+    /// made on first use, so only for the training set, and after its
+    /// dense spikes are freed.
+    by_input: OnceLock<Vec<Lists>>,
 }
 
-/// One sample's rows: step t's inputs are `indices[starts[t]..starts[t + 1]]`,
-/// ascending.
-struct SampleRows {
+/// Lists of indices, ascending within each: list k is
+/// `indices[starts[k]..starts[k + 1]]`.
+struct Lists {
     starts: Vec<u32>,
     indices: Vec<u16>,
+}
+
+impl Lists {
+    #[inline]
+    fn get(&self, k: usize) -> &[u16] {
+        &self.indices[self.starts[k] as usize..self.starts[k + 1] as usize]
+    }
+
+    /// For each index below `width`, the lists it is in, ascending: the
+    /// transpose, by counting sort.
+    fn transpose(&self, width: usize) -> Lists {
+        let mut starts = vec![0u32; width + 1];
+        for &i in &self.indices {
+            starts[i as usize + 1] += 1;
+        }
+        for i in 1..=width {
+            starts[i] += starts[i - 1];
+        }
+        let mut next = starts.clone();
+        let mut indices = vec![0u16; self.indices.len()];
+        for k in 0..self.starts.len() - 1 {
+            for &i in self.get(k) {
+                let at = &mut next[i as usize];
+                indices[*at as usize] = k as u16;
+                *at += 1;
+            }
+        }
+        Lists { starts, indices }
+    }
 }
 
 impl ActiveInputs {
@@ -51,7 +87,7 @@ impl ActiveInputs {
         let bytes = as_bytes(spikes)?;
         let bytes = host::slice::<u8>(&bytes)?;
         let samples = if steps * inputs == 0 {
-            let empty = || SampleRows {
+            let empty = || Lists {
                 starts: vec![0; steps + 1],
                 indices: Vec::new(),
             };
@@ -59,7 +95,7 @@ impl ActiveInputs {
         } else {
             bytes
                 .par_chunks(steps * inputs)
-                .map(|sample| SampleRows::new(sample, inputs))
+                .map(|sample| Lists::of_rows(sample, inputs))
                 .collect::<Option<Vec<_>>>()
                 .ok_or_else(|| anyhow::anyhow!("{NOT_BINARY}"))?
         };
@@ -67,6 +103,7 @@ impl ActiveInputs {
             steps,
             inputs,
             samples,
+            by_input: OnceLock::new(),
         })
     }
 
@@ -92,8 +129,21 @@ impl ActiveInputs {
 
     /// The inputs active at `step` of `sample`, ascending.
     pub fn row(&self, sample: usize, step: usize) -> &[u16] {
-        let rows = &self.samples[sample];
-        &rows.indices[rows.starts[step] as usize..rows.starts[step + 1] as usize]
+        self.samples[sample].get(step)
+    }
+
+    /// The steps at which each input of `sample` fired, ascending; `None`
+    /// where there are more steps than a list can name.
+    fn by_input(&self) -> Option<&[Lists]> {
+        (self.steps <= MAX_INPUTS).then(|| {
+            let lists = self.by_input.get_or_init(|| {
+                self.samples
+                    .par_iter()
+                    .map(|rows| rows.transpose(self.inputs))
+                    .collect()
+            });
+            lists.as_slice()
+        })
     }
 
     /// The chosen samples in this order, as `(batch, steps, inputs)` 0/1
@@ -134,7 +184,7 @@ static BIT_POSITIONS: [[u16; 9]; 256] = {
     table
 };
 
-impl SampleRows {
+impl Lists {
     /// The rows of one sample's `(steps, width)` bytes; `None` if a byte
     /// is neither 0 nor 1.
     ///
@@ -143,7 +193,7 @@ impl SampleRows {
     /// products meet), then a table gives those bits' positions. Positions
     /// are written eight at a time and kept up to the count, since spikes
     /// are too irregular for branches.
-    fn new(bytes: &[u8], width: usize) -> Option<Self> {
+    fn of_rows(bytes: &[u8], width: usize) -> Option<Self> {
         const GATHER: u64 = 0x0102_0408_1020_4080;
         let mut scratch = vec![0u16; width + 8];
         let mut starts = Vec::with_capacity(bytes.len() / width + 1);
@@ -173,7 +223,7 @@ impl SampleRows {
             indices.extend_from_slice(&scratch[..n]);
             starts.push(indices.len() as u32);
         }
-        (stray == 0).then_some(SampleRows { starts, indices })
+        (stray == 0).then_some(Lists { starts, indices })
     }
 }
 
@@ -232,6 +282,35 @@ impl ActiveBatch<'_> {
             .iter()
             .flat_map(move |&s| (0..self.set.steps).map(move |t| self.set.row(s, t)))
     }
+
+    /// The batch as `(batch, steps, inputs)` 0/1 float32.
+    pub fn dense(&self) -> Result<Tensor> {
+        self.set.dense(&self.samples)
+    }
+
+    /// Each sample's spike steps by input, in batch order; `None` where
+    /// there are more steps than a list can name.
+    pub fn steps_by_input(&self) -> Option<Vec<StepsByInput<'_>>> {
+        let lists = self.set.by_input()?;
+        Some(
+            self.samples
+                .iter()
+                .map(|&s| StepsByInput(&lists[s]))
+                .collect(),
+        )
+    }
+}
+
+/// One sample's spike steps, listed by input.
+#[derive(Clone, Copy)]
+pub struct StepsByInput<'a>(&'a Lists);
+
+impl<'a> StepsByInput<'a> {
+    /// The steps at which `input` fired, ascending.
+    #[inline]
+    pub fn of(self, input: usize) -> &'a [u16] {
+        self.0.get(input)
+    }
 }
 
 /// One batch of input spikes.
@@ -258,7 +337,7 @@ impl Spikes<'_> {
     pub fn dense(&self) -> Result<Tensor> {
         match self {
             Spikes::Dense(t) => Ok(t.shallow_clone()),
-            Spikes::Active(b) => b.set.dense(&b.samples),
+            Spikes::Active(b) => b.dense(),
         }
     }
 }

@@ -22,21 +22,24 @@ use anyhow::{ensure, Result};
 use tch::Tensor;
 
 use crate::host;
-use crate::spikes::{ActiveBatch, Spikes};
+use crate::spikes::{ActiveBatch, Spikes, StepsByInput};
 
-/// The spike density below which the lists are faster than the dense
-/// products on one thread. The list loops run on one thread, the dense
-/// products on all, so with `n` threads the bound is this over `n`.
-/// Measured for a batch of 64 (`loss_and_gradients`, fastest of 60,
-/// interleaved), lists against dense: on one thread 1.6× at density 0.6
-/// (envelope power 0), 1.1× at 0.3 (power 1), 1.0× at 0.225 (power 2),
-/// 0.8× at 0.106 (power 10), 0.67× at 0.034 (power 100); on two threads
-/// 1.1× to 1.7× up to power 5, 1.0× at power 10, 0.8× at power 100.
-const SPARSE_BELOW_ONE_THREAD: f64 = 0.25;
-
-/// Whether spikes of this density are read faster as lists.
+/// Whether spikes of this density are read faster as lists. The list
+/// loops run on one thread and the dense products on all, so the bound
+/// falls with the thread count. Measured for a batch of 64
+/// (`loss_and_gradients`, fastest of 60, lists and dense interleaved), the
+/// lists' time over the dense one's: on one thread 1.15 at density 0.6
+/// (envelope power 0), 0.95 at 0.3 (power 1), 0.89 at 0.225 (power 2),
+/// 0.77 at 0.106 (power 10), 0.69 at 0.034 (power 100); on two threads 1.47,
+/// 1.38, 1.2, 1.05 and 0.92. More threads were not measured: the bound is
+/// carried on in proportion, as the dense products speed up and the lists
+/// do not.
 pub(super) fn lists_are_faster(density: f64) -> bool {
-    density < SPARSE_BELOW_ONE_THREAD / tch::get_num_threads().max(1) as f64
+    let bound = match tch::get_num_threads().max(1) {
+        1 => 0.4,
+        threads => 0.14 / threads as f64,
+    };
+    density < bound
 }
 
 /// Terms summed from zero before a block's sum joins the total.
@@ -128,14 +131,16 @@ pub(super) fn w1_gradient(spikes: &Spikes, gh: &Tensor) -> Result<Tensor> {
         gh.size()
     );
     let blocks = blocks(batch * steps);
-    let batch = match spikes {
+    let by_input = match spikes {
+        Spikes::Active(batch) => match batch.steps_by_input() {
+            Some(by_input) => by_input,
+            None => return summed_over_rows(&batch.dense()?, gh),
+        },
         Spikes::Dense(x) => return summed_over_rows(x, gh),
-        Spikes::Active(batch) => batch,
     };
-    let rows: Vec<&[u16]> = batch.rows().collect();
     let mut grad = host::empty::<f32>(&[inputs, hidden])?;
     let gh = grouped(host::slice::<f32>(gh)?, hidden);
-    let sums = sum_by_input(&rows, &gh, &blocks, inputs);
+    let sums = sum_by_input(&by_input, steps, inputs, &gh, &blocks);
     let grad_out = host::slice_mut::<f32>(&mut grad)?;
     let groups = hidden.div_ceil(GROUP);
     for (out, row) in grad_out.chunks_mut(hidden).zip(sums.chunks(groups)) {
@@ -240,7 +245,7 @@ widest_vectors! {
                         take_below(&mut rest_a, block.end),
                         take_below(&mut rest_b, block.end),
                     );
-                    let (sum_a, sum_b) = two_sums(terms_a, terms_b, row);
+                    let (sum_a, sum_b) = two_sums((ZERO, ZERO), terms_a, terms_b, row);
                     join(&mut total_a, &sum_a, n == 0);
                     join(&mut total_b, &sum_b, n == 0);
                 }
@@ -253,11 +258,17 @@ widest_vectors! {
     }
 }
 
-/// `Σ_k term(a_k)` and `Σ_k term(b_k)`, each in list order, side by side:
-/// one sum is a chain of dependent adds, so two chains keep the adder busy.
+/// `sums` plus `Σ_k term(a_k)` and `Σ_k term(b_k)`, each in list order,
+/// side by side: one sum is a chain of dependent adds, so two chains keep
+/// the adder busy.
 #[inline(always)]
-fn two_sums<'a, T: Copy>(a: &[T], b: &[T], term: impl Fn(T) -> &'a Group) -> (Group, Group) {
-    let (mut sum_a, mut sum_b) = (ZERO, ZERO);
+fn two_sums<'a, T: Copy>(
+    sums: (Group, Group),
+    a: &[T],
+    b: &[T],
+    term: impl Fn(T) -> &'a Group,
+) -> (Group, Group) {
+    let (mut sum_a, mut sum_b) = sums;
     let common = a.len().min(b.len());
     for k in 0..common {
         add(&mut sum_a, term(a[k]));
@@ -291,17 +302,25 @@ fn take_below<'a>(list: &mut &'a [u16], end: usize) -> &'a [u16] {
 }
 
 widest_vectors! {
-    fn sum_by_input(rows: &[&[u16]], terms: &[Group], blocks: &[Range<usize>], inputs: usize) -> Vec<Group> {
-        let groups = terms.len() / rows.len().max(1);
+    fn sum_by_input(samples: &[StepsByInput], steps: usize, inputs: usize, terms: &[Group], blocks: &[Range<usize>]) -> Vec<Group> {
+        let groups = terms.len() / (samples.len() * steps).max(1);
         let mut total = vec![ZERO; inputs * groups];
-        let mut by_input = RowsByInput::new(inputs);
-        for (n, block) in blocks.iter().enumerate() {
-            by_input.fill(rows, block.clone());
+        for (n, block) in blocks.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+            // The block's rows are steps of consecutive samples of the batch.
+            let in_block = block.start / steps..(block.end - 1) / steps + 1;
             for g in 0..groups {
-                let term = |r: u32| &terms[r as usize * groups + g];
                 for first in (0..inputs).step_by(2) {
-                    let (a, b) = by_input.pair(first);
-                    let sums = two_sums(a, b, term);
+                    let mut sums = (ZERO, ZERO);
+                    for b in in_block.clone() {
+                        let row0 = b * steps;
+                        let within = block.start.max(row0) - row0..block.end.min(row0 + steps) - row0;
+                        let fired = |i: usize| match i < inputs {
+                            true => steps_within(samples[b].of(i), &within),
+                            false => &[][..],
+                        };
+                        let term = |t: u16| &terms[(row0 + t as usize) * groups + g];
+                        sums = two_sums(sums, fired(first), fired(first + 1), term);
+                    }
                     for (i, sum) in [(first, sums.0), (first + 1, sums.1)] {
                         if i < inputs {
                             join(&mut total[i * groups + g], &sum, n == 0);
@@ -314,55 +333,17 @@ widest_vectors! {
     }
 }
 
-/// A block's rows listed under each of their active inputs, ascending: the
-/// transpose of the active-input lists, by counting sort.
-struct RowsByInput {
-    starts: Vec<usize>,
-    rows: Vec<u32>,
-}
-
-impl RowsByInput {
-    fn new(inputs: usize) -> Self {
-        RowsByInput {
-            starts: vec![0; inputs + 2],
-            rows: Vec::new(),
-        }
+/// The steps of an ascending list that fall in `within`.
+#[inline(always)]
+fn steps_within<'a>(list: &'a [u16], within: &Range<usize>) -> &'a [u16] {
+    let whole = list.first().map_or(true, |&t| t as usize >= within.start)
+        && list.last().map_or(true, |&t| (t as usize) < within.end);
+    if whole {
+        return list;
     }
-
-    #[inline(always)]
-    fn fill(&mut self, rows: &[&[u16]], block: Range<usize>) {
-        let inputs = self.starts.len() - 2;
-        self.starts.fill(0);
-        for r in block.clone() {
-            for &i in rows[r] {
-                self.starts[i as usize + 2] += 1;
-            }
-        }
-        for i in 2..inputs + 2 {
-            self.starts[i] += self.starts[i - 1];
-        }
-        self.rows.resize(self.starts[inputs + 1], 0);
-        // `starts[i + 1]` is now where input i's rows begin; it advances
-        // to their end, and so becomes `starts` shifted by one.
-        for r in block {
-            for &i in rows[r] {
-                let at = &mut self.starts[i as usize + 1];
-                self.rows[*at] = r as u32;
-                *at += 1;
-            }
-        }
-    }
-
-    /// The rows of inputs `i` and `i + 1` (none for an input past the end).
-    #[inline(always)]
-    fn pair(&self, i: usize) -> (&[u32], &[u32]) {
-        let inputs = self.starts.len() - 2;
-        let rows = |i: usize| match i < inputs {
-            true => &self.rows[self.starts[i]..self.starts[i + 1]],
-            false => &[][..],
-        };
-        (rows(i), rows(i + 1))
-    }
+    let start = list.partition_point(|&t| (t as usize) < within.start);
+    let end = list.partition_point(|&t| (t as usize) < within.end);
+    &list[start..end]
 }
 
 #[cfg(test)]
