@@ -223,6 +223,8 @@ impl Lists {
             indices.extend_from_slice(&scratch[..n]);
             starts.push(indices.len() as u32);
         }
+        // Grown by doubling, the list would hold up to twice its length.
+        indices.shrink_to_fit();
         (stray == 0).then_some(Lists { starts, indices })
     }
 }
