@@ -130,7 +130,6 @@ pub(super) fn w1_gradient(spikes: &Spikes, gh: &Tensor) -> Result<Tensor> {
         "∂L/∂h of shape {:?} does not fit a batch of {batch} × {steps} steps",
         gh.size()
     );
-    let blocks = blocks(batch * steps);
     let by_input = match spikes {
         Spikes::Active(batch) => match batch.steps_by_input() {
             Some(by_input) => by_input,
@@ -140,7 +139,7 @@ pub(super) fn w1_gradient(spikes: &Spikes, gh: &Tensor) -> Result<Tensor> {
     };
     let mut grad = host::empty::<f32>(&[inputs, hidden])?;
     let gh = grouped(host::slice::<f32>(gh)?, hidden);
-    let sums = sum_by_input(&by_input, steps, inputs, &gh, &blocks);
+    let sums = sum_by_input(&by_input, steps, inputs, &gh, &blocks(batch * steps));
     let grad_out = host::slice_mut::<f32>(&mut grad)?;
     let groups = hidden.div_ceil(GROUP);
     for (out, row) in grad_out.chunks_mut(hidden).zip(sums.chunks(groups)) {
@@ -170,7 +169,6 @@ pub(super) fn summed_over_rows(x: &Tensor, g: &Tensor) -> Result<Tensor> {
     );
     let mut total = host::empty::<f32>(&[a as usize, b as usize])?;
     let sums = host::slice_mut::<f32>(&mut total)?;
-    sums.fill(0.0);
     let blocks = blocks(rows);
     // Runs of blocks of one length, each run one batched product.
     for (n, run) in blocks.chunk_by(|p, q| p.len() == q.len()).enumerate() {
