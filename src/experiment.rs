@@ -130,6 +130,7 @@ pub fn run(
         analysis: &train,
     });
     drop(train_data);
+    crate::malloc::release_free_memory();
     let clock = Instant::now();
     // The test set comes after the training set on the stimulus stream, as
     // in the notebook. Training and analysis draw only from libtorch's

@@ -13,8 +13,8 @@
 //! ideal observer of the stimulus (`inspect`), figures (`plots`) and
 //! parameter sweeps (`sweep`). Around them: every option, defined once
 //! (`config`), device choice (`device`), seeding (`seed`, `numpy_random`),
-//! files (`output`), error wording (`error`) and tensors' memory seen
-//! from Rust (`host`). The command line is the
+//! files (`output`), error wording (`error`), tensors' memory seen from
+//! Rust (`host`) and glibc malloc's settings (`malloc`). The command line is the
 //! binary's (`src/main.rs` and `src/cli/`); this library knows nothing of
 //! flags.
 
@@ -28,6 +28,7 @@ pub mod experiment;
 pub mod host;
 pub mod inspect;
 pub mod labels;
+pub mod malloc;
 pub mod metrics;
 pub mod model;
 pub mod numpy_random;

@@ -10,10 +10,8 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 
-mod malloc;
-
 fn main() -> ExitCode {
-    malloc::pin_thresholds();
+    snnloc::malloc::pin_thresholds();
     // Die quietly when the reader of stdout goes away (`snnloc train | head`),
     // as command-line tools do, instead of panicking on the failed print.
     #[cfg(unix)]

@@ -35,3 +35,19 @@ pub fn pin_thresholds() {
         }
     }
 }
+
+/// Gives the kernel back the free memory in malloc's heaps, after a large
+/// structure of small blocks is dropped.
+///
+/// A data set's active-input lists are thousands of small blocks in the
+/// heap. Freed, they stay with the process under the pinned thresholds, and
+/// where live blocks sit above them the heap's top cannot shrink either; the
+/// test set drawn after the training set then came on top, and a default
+/// two-thread `train` peaked at 254 MB instead of 236 MB.
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages to the kernel.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

@@ -229,19 +229,6 @@ impl Lists {
     }
 }
 
-/// The fraction of ones among the first (up to) `samples` samples of 0/1
-/// `(samples, steps, inputs)` spikes.
-pub fn density(spikes: &Tensor, samples: i64) -> Result<f64> {
-    let first = spikes.f_narrow(0, 0, samples.min(spikes.size()[0]))?;
-    let bytes = as_bytes(&first)?;
-    let bytes = host::slice::<u8>(&bytes)?;
-    let ones: usize = bytes
-        .par_chunks(1 << 16)
-        .map(|chunk| chunk.iter().map(|&b| b as usize).sum::<usize>())
-        .sum();
-    Ok(ones as f64 / bytes.len().max(1) as f64)
-}
-
 /// 0/1 spikes as a contiguous CPU tensor of bytes (the data sets' own kind,
 /// so usually no copy).
 fn as_bytes(spikes: &Tensor) -> Result<Tensor> {

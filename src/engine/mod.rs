@@ -49,7 +49,7 @@ impl Engine {
 
     /// A data set's `(samples, steps, inputs)` spikes as this engine reads
     /// them: the reference engine multiplies dense batches, the fused
-    /// engine chooses by the spikes' density (`fused::spike_set`).
+    /// engine lists the active inputs (`fused::spike_set`).
     pub fn spike_set(self, spikes: Tensor) -> Result<SpikeSet> {
         match self {
             Engine::Reference => Ok(SpikeSet::Dense(spikes)),

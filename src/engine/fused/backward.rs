@@ -16,7 +16,8 @@
 use anyhow::Result;
 use tch::Tensor;
 
-use super::products::summed_over_rows;
+use super::products;
+use super::workers::Workers;
 use super::{Dims, Trace};
 use crate::config::Readout;
 use crate::host;
@@ -36,11 +37,12 @@ pub(super) fn readout(
     dv: &[f32],
     w2: &Tensor,
     p: &ReadoutParams,
+    workers: &Workers,
 ) -> Result<FromReadout> {
     let alpha = p.alpha as f32;
     match p.kind {
         Readout::Sum => summed(trace, dv, w2, alpha),
-        Readout::Max => through_time(trace, dv, w2, alpha),
+        Readout::Max => through_time(trace, dv, w2, alpha, workers),
     }
 }
 
@@ -106,7 +108,13 @@ fn summed(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<FromRead
 
 /// Any readout: `G_t = ∂L/∂h2_t = ∂L/∂u_{t+1} + α·G_{t+1}` swept backward in
 /// time, then `∂L/∂s_t = G_t·W2ᵀ` and `∂L/∂W2 = Σ_t s_tᵀ·G_t`.
-fn through_time(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<FromReadout> {
+fn through_time(
+    trace: &Trace,
+    dv: &[f32],
+    w2: &Tensor,
+    alpha: f32,
+    workers: &Workers,
+) -> Result<FromReadout> {
     let Dims {
         batch,
         steps,
@@ -126,10 +134,9 @@ fn through_time(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<Fr
             }
         }
     }
-    let gs = Tensor::f_einsum("btc,hc->bth", &[&g, w2], None::<i64>)?;
     Ok(FromReadout {
-        gs: gs.f_contiguous()?,
-        grad_w2: summed_over_rows(&trace.s, &g)?,
+        gs: products::times(&g, &w2.f_tr()?, workers)?,
+        grad_w2: products::summed_over_rows(&trace.s, &g, workers)?,
     })
 }
 
@@ -140,6 +147,7 @@ pub(super) fn hidden(
     mut above: Tensor,
     regulariser: Option<&RateRegulariser>,
     lif: &LifParams,
+    workers: &Workers,
 ) -> Result<Tensor> {
     let Dims {
         batch,
@@ -158,38 +166,76 @@ pub(super) fn hidden(
     let above = host::slice::<f32>(&above)?;
     let scalars = LifScalars::from(lif);
     let mut surrogate = host::empty::<f32>(&[batch, steps, hidden])?;
-    let surrogate = host::slice_mut::<f32>(&mut surrogate)?;
-    lif.surrogate
-        .derivative_into(v, scalars.threshold, surrogate)?;
+    // libtorch's sigmoid computes the last few elements of a call with
+    // scalar code, which can round differently from its vector code. Parts
+    // of whole multiples of 64 floats (whole vectors of every width) leave
+    // those to the last part: the same elements as one call over all.
+    let per = workers.per_part(v.len(), 64);
+    let parts = host::slice_mut::<f32>(&mut surrogate)?
+        .chunks_mut(per)
+        .zip(v.chunks(per));
+    let failed = std::sync::Mutex::new(None);
+    workers.each(parts, |(out, v)| {
+        if let Err(e) = lif.surrogate.derivative_into(v, scalars.threshold, out) {
+            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
+        }
+    });
+    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        return Err(e.into());
+    }
+    let surrogate = host::slice::<f32>(&surrogate)?;
     let mut gh = host::empty::<f32>(&[batch, steps, hidden])?;
     let per_sample = steps * hidden;
-    host::slice_mut::<f32>(&mut gh)?
-        .chunks_mut(per_sample)
-        .zip(above.chunks(per_sample))
-        .zip(v.chunks(per_sample))
-        .zip(s.chunks(per_sample))
-        .zip(h.chunks(per_sample))
-        .zip(surrogate.chunks(per_sample))
-        .for_each(|(((((gh, above), v), s), h), sg)| {
-            // ∂L/∂v_{t+1} and ∂L/∂s_{t+1} of the step after the current one.
-            let mut carried = Carried {
-                gv: vec![0f32; hidden],
-                gs: above[(steps - 1) * hidden..].to_vec(),
-            };
-            gh[(steps - 1) * hidden..].fill(0.0);
-            for t in (0..steps - 1).rev() {
-                let row = t * hidden..(t + 1) * hidden;
-                let step = StepRow {
-                    v: &v[row.clone()],
-                    s: &s[row.clone()],
-                    h: &h[row.clone()],
-                    sg: &sg[row.clone()],
-                    above: &above[row.clone()],
+    let per = workers.per_part(batch, 1) * per_sample;
+    let parts = host::slice_mut::<f32>(&mut gh)?
+        .chunks_mut(per)
+        .zip(above.chunks(per))
+        .zip(v.chunks(per))
+        .zip(s.chunks(per))
+        .zip(h.chunks(per))
+        .zip(surrogate.chunks(per));
+    workers.each(parts, |(((((gh, above), v), s), h), sg)| {
+        gh.chunks_mut(per_sample)
+            .zip(above.chunks(per_sample))
+            .zip(v.chunks(per_sample))
+            .zip(s.chunks(per_sample))
+            .zip(h.chunks(per_sample))
+            .zip(sg.chunks(per_sample))
+            .for_each(|(((((gh, above), v), s), h), sg)| {
+                let step = |t: usize| {
+                    let row = t * hidden..(t + 1) * hidden;
+                    StepRow {
+                        v: &v[row.clone()],
+                        s: &s[row.clone()],
+                        h: &h[row.clone()],
+                        sg: &sg[row.clone()],
+                        above: &above[row],
+                    }
                 };
-                carried.step_back(&scalars, &step, &mut gh[row]);
-            }
-        });
+                sample_back(&scalars, step, steps, hidden, gh);
+            })
+    });
     Ok(gh)
+}
+
+/// One sample's `∂L/∂h`, `(steps, hidden)` in `gh`, swept back from its
+/// last step; `at(t)` is the forward pass's step t.
+fn sample_back<'a>(
+    lif: &LifScalars,
+    at: impl Fn(usize) -> StepRow<'a>,
+    steps: usize,
+    hidden: usize,
+    gh: &mut [f32],
+) {
+    // ∂L/∂v_{t+1} and ∂L/∂s_{t+1} of the step after the current one.
+    let mut carried = Carried {
+        gv: vec![0f32; hidden],
+        gs: at(steps - 1).above.to_vec(),
+    };
+    gh[(steps - 1) * hidden..].fill(0.0);
+    for t in (0..steps - 1).rev() {
+        carried.step_back(lif, &at(t), &mut gh[t * hidden..(t + 1) * hidden]);
+    }
 }
 
 /// One time step of every neuron of a sample, as the forward pass left it.

@@ -1,20 +1,22 @@
 //! The fast engine: the same network as `reference::forward`, with the
 //! hidden and readout recurrences run as plain loops over host memory and
 //! their backward pass derived by hand (`backward`), so no autograd graph of
-//! ~2,000 tiny ops is built per batch. The two large products with the
-//! input spikes (input currents and the W1 gradient) read sparse spikes as
-//! lists of active inputs and dense ones through libtorch (`products`), in
-//! one summation order at any thread count.
+//! ~2,000 tiny ops is built per batch. The products with the input spikes
+//! (input currents and the W1 gradient) read them as lists of active
+//! inputs; every product sums in one fixed order (`products`), and the
+//! loops are shared out between threads by their outputs (`workers`), so
+//! the engine's numbers do not depend on the thread count.
 //!
 //! Forward arithmetic is the reference's, operation for operation in
 //! float32, so spikes, the readout trace and the loss are bit-identical
 //! where libtorch's product sums in that order (measured for MKL on
-//! AVX-512 x86); gradients agree to rounding.
+//! AVX-512 x86 with one thread); gradients agree to rounding.
 //!
 //! CPU only: `Engine::resolve` picks the reference engine on other devices.
 
 mod backward;
 mod products;
+mod workers;
 
 use anyhow::{ensure, Result};
 use tch::{Kind, Tensor};
@@ -26,6 +28,7 @@ use crate::model::lif::LifScalars;
 use crate::model::readout;
 use crate::model::{Gradients, LifParams, RateRegulariser, ReadoutParams, Weights};
 use crate::spikes::{self, ActiveInputs, SpikeSet, Spikes};
+use workers::Workers;
 
 /// Everything the backward pass needs from the forward pass, as
 /// contiguous CPU float32 tensors whose memory the loops read in place.
@@ -49,13 +52,7 @@ struct Dims {
     classes: usize,
 }
 
-/// The readout's input currents `s·W2`, `(batch, steps, classes)`,
-/// contiguous so that its memory can be read in place.
-fn readout_currents(s: &Tensor, w2: &Tensor) -> Result<Tensor> {
-    Ok(Tensor::f_einsum("abc,cd->abd", &[s, w2], None::<i64>)?.f_contiguous()?)
-}
-
-fn forward(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Trace> {
+fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Result<Trace> {
     let [batch, steps, inputs] = spikes.shape()?;
     ensure!(
         inputs == cfg.input_size(),
@@ -77,30 +74,26 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Trace> {
     } = dims;
     let lif = LifScalars::from(&LifParams::new(cfg));
 
-    let h = products::input_currents(spikes, &w.w1)?;
+    let h = products::input_currents(spikes, &w.w1, workers)?;
     let mut v = host::empty::<f32>(&[batch, steps, hidden])?;
     let mut s = host::empty::<f32>(&[batch, steps, hidden])?;
     let per_sample = steps * hidden;
-    host::slice_mut::<f32>(&mut v)?
-        .chunks_mut(per_sample)
-        .zip(host::slice_mut::<f32>(&mut s)?.chunks_mut(per_sample))
-        .zip(host::slice::<f32>(&h)?.chunks(per_sample))
-        .for_each(|((v, s), h)| {
-            v[..hidden].fill(0.0);
-            s[..hidden].fill(0.0);
-            for t in 0..steps - 1 {
-                // Row t and row t + 1 as separate slices, so that the
-                // compiler sees they do not overlap and vectorises.
-                let (v_now, v_next) = v[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
-                let (s_now, s_next) = s[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
-                let h_now = &h[t * hidden..(t + 1) * hidden];
-                for j in 0..hidden {
-                    (v_next[j], s_next[j]) = lif.step(v_now[j], s_now[j], h_now[j]);
-                }
-            }
-        });
+    let per = workers.per_part(batch, 1) * per_sample;
+    let parts = host::slice_mut::<f32>(&mut v)?
+        .chunks_mut(per)
+        .zip(host::slice_mut::<f32>(&mut s)?.chunks_mut(per))
+        .zip(host::slice::<f32>(&h)?.chunks(per));
+    workers.each(parts, |((v, s), h)| {
+        for ((v, s), h) in v
+            .chunks_mut(per_sample)
+            .zip(s.chunks_mut(per_sample))
+            .zip(h.chunks(per_sample))
+        {
+            lif_sample(&lif, v, s, h, hidden);
+        }
+    });
 
-    let h2 = readout_currents(&s, &w.w2)?;
+    let h2 = products::times(&s, &w.w2, workers)?;
     let readout_alpha = ReadoutParams::new(cfg).alpha as f32;
     let mut v_rec = host::empty::<f32>(&[batch, steps, classes])?;
     host::slice_mut::<f32>(&mut v_rec)?
@@ -124,33 +117,47 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Trace> {
     })
 }
 
-/// A data set's spikes as the fused engine reads them best: as lists of
-/// active inputs where few fire, dense where many do. Both forms give the
-/// same numbers (`products`); only the time differs. Samples are drawn
-/// alike, so the first 256 tell the density.
+/// One sample's hidden layer through time: `v` and `s` are `(steps,
+/// hidden)`, their first row the initial state.
+fn lif_sample(lif: &LifScalars, v: &mut [f32], s: &mut [f32], h: &[f32], hidden: usize) {
+    let steps = v.len() / hidden;
+    v[..hidden].fill(0.0);
+    s[..hidden].fill(0.0);
+    for t in 0..steps - 1 {
+        // Row t and row t + 1 as separate slices, so that the compiler sees
+        // they do not overlap and vectorises.
+        let (v_now, v_next) = v[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
+        let (s_now, s_next) = s[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
+        let h_now = &h[t * hidden..(t + 1) * hidden];
+        for j in 0..hidden {
+            (v_next[j], s_next[j]) = lif.step(v_now[j], s_now[j], h_now[j]);
+        }
+    }
+}
+
+/// A data set's spikes as the fused engine reads them: as lists of active
+/// inputs, unless a list cannot name them all.
 pub fn spike_set(spikes: Tensor) -> Result<SpikeSet> {
     let listable = spikes
         .size()
         .last()
         .is_some_and(|&n| n as usize <= spikes::MAX_INPUTS);
-    Ok(
-        if listable && products::lists_are_faster(spikes::density(&spikes, 256)?) {
-            SpikeSet::Active(ActiveInputs::new(&spikes)?)
-        } else {
-            SpikeSet::Dense(spikes)
-        },
-    )
+    Ok(match listable {
+        true => SpikeSet::Active(ActiveInputs::new(&spikes)?),
+        false => SpikeSet::Dense(spikes),
+    })
 }
 
 /// The readout membrane potential `(batch, steps, classes)`, equal to
 /// `reference::snn`'s output.
 pub fn snn(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Tensor> {
     let _no_grad = tch::no_grad_guard();
-    Ok(forward(spikes, w, cfg)?.v_rec)
+    Ok(forward(spikes, w, cfg, &Workers::new())?.v_rec)
 }
 
 pub fn evaluate(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Evaluation> {
-    let trace = forward(spikes, w, cfg)?;
+    let workers = Workers::new();
+    let trace = forward(spikes, w, cfg, &workers)?;
     Ok(Evaluation {
         scores: readout::scores(&trace.v_rec, &ReadoutParams::new(cfg))?,
         hidden_spikes: trace
@@ -165,7 +172,8 @@ pub fn loss_and_gradients(
     w: &Weights,
     cfg: &Config,
 ) -> Result<Gradients> {
-    let trace = tch::no_grad(|| forward(spikes, w, cfg))?;
+    let workers = Workers::new();
+    let trace = tch::no_grad(|| forward(spikes, w, cfg, &workers))?;
     let readout = ReadoutParams::new(cfg);
 
     // The loss and ∂L/∂m come from autograd on the tiny (batch, classes)
@@ -180,16 +188,17 @@ pub fn loss_and_gradients(
         None => loss,
     };
 
-    let from_readout = backward::readout(&trace, host::slice(&dv)?, &w.w2, &readout)?;
+    let from_readout = backward::readout(&trace, host::slice(&dv)?, &w.w2, &readout, &workers)?;
     let gh = backward::hidden(
         &trace,
         from_readout.gs,
         regulariser.as_ref(),
         &LifParams::new(cfg),
+        &workers,
     )?;
     Ok(Gradients {
         loss: loss.f_double_value(&[])?,
-        w1: products::w1_gradient(spikes, &gh)?,
+        w1: products::w1_gradient(spikes, &gh, &workers)?,
         w2: from_readout.grad_w2,
     })
 }

@@ -1,0 +1,69 @@
+//! Rows of a matrix cut into fixed groups of floats, so that the summing
+//! loops work in whole vectors whatever the layer's width.
+
+/// Outputs handled together: registers hold them while a row's terms are
+/// summed (two AVX-512 vectors). Wider layers take several passes.
+pub(super) const GROUP: usize = 32;
+
+/// Aligned to cache lines: a vector load that straddles two lines costs
+/// two.
+#[derive(Clone, Copy)]
+#[repr(C, align(64))]
+pub(super) struct Group(pub(super) [f32; GROUP]);
+
+pub(super) const ZERO: Group = Group([0.0; GROUP]);
+
+// Both loops run in whole 16-float runs, which the compiler maps onto full
+// vectors.
+
+#[inline(always)]
+pub(super) fn add(acc: &mut Group, terms: &Group) {
+    for (a, t) in acc.0.chunks_exact_mut(16).zip(terms.0.chunks_exact(16)) {
+        for i in 0..16 {
+            a[i] += t[i];
+        }
+    }
+}
+
+/// `acc + x·terms`, each lane rounded once.
+#[inline(always)]
+pub(super) fn multiply_add(acc: &mut Group, x: f32, terms: &Group) {
+    for (a, t) in acc.0.chunks_exact_mut(16).zip(terms.0.chunks_exact(16)) {
+        for i in 0..16 {
+            a[i] = x.mul_add(t[i], a[i]);
+        }
+    }
+}
+
+/// Adds a block's sum to the total, or starts the total with the first.
+#[inline(always)]
+pub(super) fn join(total: &mut Group, sum: &Group, first_block: bool) {
+    if first_block {
+        *total = *sum;
+    } else {
+        add(total, sum);
+    }
+}
+
+/// A `(rows, width)` matrix with each row cut into zero-padded groups.
+pub(super) fn grouped(values: &[f32], width: usize) -> Vec<Group> {
+    values
+        .chunks(width)
+        .flat_map(|row| row.chunks(GROUP))
+        .map(|part| {
+            let mut group = ZERO;
+            group.0[..part.len()].copy_from_slice(part);
+            group
+        })
+        .collect()
+}
+
+/// The rows of `width` floats that `grouped` cut, written back into `out`.
+pub(super) fn ungrouped(groups: &[Group], width: usize, out: &mut [f32]) {
+    let per_row = width.div_ceil(GROUP);
+    for (out, row) in out.chunks_mut(width).zip(groups.chunks(per_row)) {
+        for (out, group) in out.chunks_mut(GROUP).zip(row) {
+            out.copy_from_slice(&group.0[..out.len()]);
+        }
+    }
+}
