@@ -165,24 +165,7 @@ pub(super) fn hidden(
     }
     let above = host::slice::<f32>(&above)?;
     let scalars = LifScalars::from(lif);
-    let mut surrogate = host::empty::<f32>(&[batch, steps, hidden])?;
-    // libtorch's sigmoid computes the last few elements of a call with
-    // scalar code, which can round differently from its vector code. Parts
-    // of whole multiples of 64 floats (whole vectors of every width) leave
-    // those to the last part: the same elements as one call over all.
-    let per = workers.per_part(v.len(), 64);
-    let parts = host::slice_mut::<f32>(&mut surrogate)?
-        .chunks_mut(per)
-        .zip(v.chunks(per));
-    let failed = std::sync::Mutex::new(None);
-    workers.each(parts, |(out, v)| {
-        if let Err(e) = lif.surrogate.derivative_into(v, scalars.threshold, out) {
-            *failed.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
-        }
-    });
-    if let Some(e) = failed.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e.into());
-    }
+    let surrogate = surrogate_slopes(v, lif, scalars.threshold, &[batch, steps, hidden], workers)?;
     let surrogate = host::slice::<f32>(&surrogate)?;
     let mut gh = host::empty::<f32>(&[batch, steps, hidden])?;
     let per_sample = steps * hidden;
@@ -216,6 +199,29 @@ pub(super) fn hidden(
             })
     });
     Ok(gh)
+}
+
+/// σ'(v - θ) of every potential in `v`, as a tensor of `shape`.
+fn surrogate_slopes(
+    v: &[f32],
+    lif: &LifParams,
+    threshold: f32,
+    shape: &[usize],
+    workers: &Workers,
+) -> Result<Tensor> {
+    let mut slopes = host::empty::<f32>(shape)?;
+    // libtorch's sigmoid computes the last few elements of a call with
+    // scalar code, which can round differently from its vector code. Parts
+    // of whole multiples of 64 floats (whole vectors of every width) leave
+    // those to the last part: the same elements as one call over all.
+    let per = workers.per_part(v.len(), 64);
+    let parts = host::slice_mut::<f32>(&mut slopes)?
+        .chunks_mut(per)
+        .zip(v.chunks(per));
+    workers.try_each(parts, |(out, v)| {
+        lif.surrogate.derivative_into(v, threshold, out)
+    })?;
+    Ok(slopes)
 }
 
 /// One sample's `∂L/∂h`, `(steps, hidden)` in `gh`, swept back from its

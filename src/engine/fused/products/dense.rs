@@ -59,21 +59,53 @@ widest_vectors! {
         let k = blocks.last().map_or(0, |b| b.end);
         let groups = w.len() / k.max(1);
         let n = out.len() / (x.len() / k.max(1)).max(1);
-        for (x, out) in x.chunks_exact(k).zip(out.chunks_exact_mut(n)) {
+        // Two rows side by side: each sum is a chain of dependent
+        // multiply-adds, so two chains keep the unit busy.
+        let paired = x.len() / (2 * k) * 2;
+        let (x, last_x) = x.split_at(paired * k);
+        let (out, last_out) = out.split_at_mut(paired * n);
+        for (x, out) in x.chunks_exact(2 * k).zip(out.chunks_exact_mut(2 * n)) {
             for g in 0..groups {
-                let mut total = ZERO;
-                for (first, block) in blocks.iter().enumerate().map(|(i, b)| (i == 0, b)) {
-                    let mut sum = ZERO;
-                    for i in block.clone() {
-                        multiply_add(&mut sum, x[i], &w[i * groups + g]);
-                    }
-                    join(&mut total, &sum, first);
+                let sums = row_sums([&x[..k], &x[k..]], w, groups, g, blocks);
+                for (out, sum) in out.chunks_exact_mut(n).zip(&sums) {
+                    let out = &mut out[g * GROUP..n.min((g + 1) * GROUP)];
+                    out.copy_from_slice(&sum.0[..out.len()]);
                 }
-                let out = &mut out[g * GROUP..n.min((g + 1) * GROUP)];
-                out.copy_from_slice(&total.0[..out.len()]);
+            }
+        }
+        if !last_x.is_empty() {
+            for g in 0..groups {
+                let [sum] = row_sums([last_x], w, groups, g, blocks);
+                let out = &mut last_out[g * GROUP..n.min((g + 1) * GROUP)];
+                out.copy_from_slice(&sum.0[..out.len()]);
             }
         }
     }
+}
+
+/// Group `g` of `x_r·w` for each of the `R` rows `x_r`.
+#[inline(always)]
+fn row_sums<const R: usize>(
+    x: [&[f32]; R],
+    w: &[Group],
+    groups: usize,
+    g: usize,
+    blocks: &[Range<usize>],
+) -> [Group; R] {
+    let mut total = [ZERO; R];
+    for (first, block) in blocks.iter().enumerate().map(|(i, b)| (i == 0, b)) {
+        let mut sum = [ZERO; R];
+        for i in block.clone() {
+            let w = &w[i * groups + g];
+            for r in 0..R {
+                multiply_add(&mut sum[r], x[r][i], w);
+            }
+        }
+        for r in 0..R {
+            join(&mut total[r], &sum[r], first);
+        }
+    }
+    total
 }
 
 widest_vectors! {

@@ -25,6 +25,12 @@ use super::workers::Workers;
 use crate::host;
 use crate::spikes::Spikes;
 
+/// Compiles `$name` for the widest vector unit the CPU has and picks that
+/// copy at run time: the release build targets baseline x86-64 (4-wide
+/// SSE2, no fused multiply-add), while the loops are as wide as the CPU
+/// allows. Float adds and fused multiply-adds work lane by lane, and
+/// `mul_add` without the instruction calls libm's correctly rounded `fmaf`,
+/// so every copy gives the same bits.
 macro_rules! widest_vectors {
     (fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
         fn $name($($arg: $ty),*) $(-> $ret)? {
