@@ -135,7 +135,7 @@ fn through_time(
         }
     }
     Ok(FromReadout {
-        gs: products::times(&g, &w2.f_tr()?, workers)?,
+        gs: products::times(&g, products::Left::Any, &w2.f_tr()?, workers)?,
         grad_w2: products::summed_over_rows(&trace.s, &g, workers)?,
     })
 }

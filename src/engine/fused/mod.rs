@@ -93,7 +93,7 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
         }
     });
 
-    let h2 = products::times(&s, &w.w2, workers)?;
+    let h2 = products::times(&s, products::Left::ZeroOne, &w.w2, workers)?;
     let readout_alpha = ReadoutParams::new(cfg).alpha as f32;
     let mut v_rec = host::empty::<f32>(&[batch, steps, classes])?;
     host::slice_mut::<f32>(&mut v_rec)?

@@ -9,12 +9,13 @@
 use std::ops::Range;
 
 use super::group::{grouped, join, multiply_add, ungrouped, Group, GROUP, ZERO};
-use super::Workers;
+use super::{Left, Workers};
 
 /// `x·w` into `out`: `x` is `(rows, k)`, `w` `(k, n)` and `out` `(rows,
 /// n)`, all row-major.
 pub(super) fn times(
     x: &[f32],
+    left: Left,
     w: &[f32],
     n: usize,
     blocks: &[Range<usize>],
@@ -29,7 +30,7 @@ pub(super) fn times(
     let w = grouped(w, n);
     workers.fill_rows(out, n, 1, |first, out| {
         let rows = out.len() / n;
-        rows_times(&x[first * k..(first + rows) * k], &w, blocks, out)
+        rows_times(&x[first * k..(first + rows) * k], left, &w, blocks, out)
     });
 }
 
@@ -55,7 +56,7 @@ pub(super) fn summed_over_rows(
 }
 
 widest_vectors! {
-    fn rows_times(x: &[f32], w: &[Group], blocks: &[Range<usize>], out: &mut [f32]) {
+    fn rows_times(x: &[f32], left: Left, w: &[Group], blocks: &[Range<usize>], out: &mut [f32]) {
         let k = blocks.last().map_or(0, |b| b.end);
         let groups = w.len() / k.max(1);
         let n = out.len() / (x.len() / k.max(1)).max(1);
@@ -66,7 +67,7 @@ widest_vectors! {
         let (out, last_out) = out.split_at_mut(paired * n);
         for (x, out) in x.chunks_exact(2 * k).zip(out.chunks_exact_mut(2 * n)) {
             for g in 0..groups {
-                let sums = row_sums([&x[..k], &x[k..]], w, groups, g, blocks);
+                let sums = row_sums([&x[..k], &x[k..]], left, w, groups, g, blocks);
                 for (out, sum) in out.chunks_exact_mut(n).zip(&sums) {
                     let out = &mut out[g * GROUP..n.min((g + 1) * GROUP)];
                     out.copy_from_slice(&sum.0[..out.len()]);
@@ -75,7 +76,7 @@ widest_vectors! {
         }
         if !last_x.is_empty() {
             for g in 0..groups {
-                let [sum] = row_sums([last_x], w, groups, g, blocks);
+                let [sum] = row_sums([last_x], left, w, groups, g, blocks);
                 let out = &mut last_out[g * GROUP..n.min((g + 1) * GROUP)];
                 out.copy_from_slice(&sum.0[..out.len()]);
             }
@@ -87,6 +88,7 @@ widest_vectors! {
 #[inline(always)]
 fn row_sums<const R: usize>(
     x: [&[f32]; R],
+    left: Left,
     w: &[Group],
     groups: usize,
     g: usize,
@@ -98,7 +100,9 @@ fn row_sums<const R: usize>(
         for i in block.clone() {
             let w = &w[i * groups + g];
             for r in 0..R {
-                multiply_add(&mut sum[r], x[r][i], w);
+                if left == Left::Any || x[r][i] != 0.0 {
+                    multiply_add(&mut sum[r], x[r][i], w);
+                }
             }
         }
         for r in 0..R {

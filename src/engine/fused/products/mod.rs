@@ -59,6 +59,16 @@ mod dense;
 mod group;
 mod lists;
 
+/// What a product's left factor holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Left {
+    /// Only 0s and 1s, so its zero terms are skipped. A fused multiply-add
+    /// of 0·w changes a sum only where the sum is -0 (to +0), and a sum
+    /// started from +0 that only ever adds whole weights never is -0.
+    ZeroOne,
+    Any,
+}
+
 /// Terms summed from zero before a block's sum joins the total.
 const BLOCK: usize = 384;
 
@@ -99,6 +109,7 @@ pub(super) fn input_currents(spikes: &Spikes, w1: &Tensor, workers: &Workers) ->
         }
         Spikes::Dense(x) => dense::times(
             host::slice(&on_host(x)?)?,
+            Left::ZeroOne,
             w1,
             hidden,
             &blocks,
@@ -137,7 +148,7 @@ pub(super) fn w1_gradient(spikes: &Spikes, gh: &Tensor, workers: &Workers) -> Re
 }
 
 /// `x·w` for `x` `(…, k)` and `w` `(k, n)`: `(…, n)`.
-pub(super) fn times(x: &Tensor, w: &Tensor, workers: &Workers) -> Result<Tensor> {
+pub(super) fn times(x: &Tensor, left: Left, w: &Tensor, workers: &Workers) -> Result<Tensor> {
     let (x, w) = (on_host(x)?, on_host(w)?);
     let mut shape = dims(&x);
     let (k, n) = match dims(&w)[..] {
@@ -147,7 +158,15 @@ pub(super) fn times(x: &Tensor, w: &Tensor, workers: &Workers) -> Result<Tensor>
     *shape.last_mut().unwrap_or(&mut 0) = n;
     let mut out = host::empty::<f32>(&shape)?;
     let (x, w) = (host::slice(&x)?, host::slice(&w)?);
-    dense::times(x, w, n, &blocks(k), workers, host::slice_mut(&mut out)?);
+    dense::times(
+        x,
+        left,
+        w,
+        n,
+        &blocks(k),
+        workers,
+        host::slice_mut(&mut out)?,
+    );
     Ok(out)
 }
 
