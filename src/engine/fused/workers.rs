@@ -7,14 +7,14 @@
 //! The parts run on libtorch's own OpenMP team, through the entry point
 //! that `#pragma omp parallel` compiles to, found in the libgomp that
 //! libtorch loaded. Between parallel regions the team's threads spin for a
-//! while before they sleep, so the next region starts without waking a
-//! thread, which on a virtual machine takes a trip through the host. Threads
-//! started per loop, or a second pool beside libtorch's, left a two-thread
-//! epoch no faster than a one-thread one here: the two pools took turns
-//! spinning on the two cores, and a thread woken from sleep started tens to
-//! hundreds of microseconds late. Where there is no such entry point (a
-//! libtorch without GNU OpenMP), the parts run one after another on the
-//! calling thread, to the same numbers.
+//! while before they sleep, so the next region starts without waking one.
+//! Threads started per loop, or a rayon pool beside libtorch's, left a
+//! two-thread epoch slower than a one-thread one on a 2-core VM (0.33 to
+//! 0.42 s against 0.22 to 0.27 s): libtorch's OpenMP threads, spinning
+//! after its own parallel ops, took the cores from them, and starting a
+//! thread cost about 45 µs. Where there is no such entry point (a libtorch
+//! without GNU OpenMP), the parts run one after another on the calling
+//! thread, to the same numbers.
 
 use std::any::Any;
 use std::ffi::c_void;
