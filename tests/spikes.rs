@@ -59,7 +59,8 @@ fn spikes_other_than_zero_and_one_are_refused() {
 /// The fused engine reading a batch as lists and as a dense tensor. Both
 /// forms sum each output in one order, and with 0/1 spikes a fused
 /// multiply-add by 0 leaves a sum as it was and one by 1 adds the weight
-/// rounded once, so the two agree bit for bit on every CPU.
+/// rounded once, so the two agree bit for bit on every CPU (for finite
+/// weights).
 fn lists_against_dense(cfg: &Config, seed: u64) {
     let (spikes, labels, w) = batch_and_weights(cfg, seed);
     let lists = ActiveInputs::new(&spikes).unwrap();

@@ -12,9 +12,11 @@
 //! two-thread epoch slower than a one-thread one on a 2-core VM (0.33 to
 //! 0.42 s against 0.22 to 0.27 s): libtorch's OpenMP threads, spinning
 //! after its own parallel ops, took the cores from them, and starting a
-//! thread cost about 45 µs. Where there is no such entry point (a libtorch
-//! without GNU OpenMP), the parts run one after another on the calling
-//! thread, to the same numbers.
+//! thread cost about 45 µs. LLVM's and Intel's OpenMP runtimes export the
+//! same entry point. Where there is none (a libtorch built without
+//! OpenMP), the parts run one after another on the calling thread; libtorch
+//! may then split the surrogate's sigmoid between threads of its own, at
+//! points that move the scalar tail, and such builds are not checked.
 
 use std::any::Any;
 use std::ffi::c_void;

@@ -47,6 +47,11 @@ pub(super) fn summed_over_rows(
     if out.is_empty() {
         return;
     }
+    if g.is_empty() {
+        // No rows: every sum is empty.
+        out.fill(0.0);
+        return;
+    }
     let a = out.len() / b;
     let g = grouped(g, b);
     workers.fill_rows(out, b, 1, |first, out| {

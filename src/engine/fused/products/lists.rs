@@ -39,11 +39,11 @@ pub(super) fn w1_gradient(
     samples: &[StepsByInput],
     steps: usize,
     gh: &[f32],
+    hidden: usize,
     blocks: &[Range<usize>],
     workers: &Workers,
     out: &mut [f32],
 ) {
-    let hidden = gh.len() / (samples.len() * steps).max(1);
     let terms = grouped(gh, hidden);
     // Inputs are summed in pairs, so parts take whole pairs.
     workers.fill_rows(out, hidden, 2, |first, out| {

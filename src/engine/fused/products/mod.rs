@@ -62,9 +62,12 @@ mod lists;
 /// What a product's left factor holds.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Left {
-    /// Only 0s and 1s, so its zero terms are skipped. A fused multiply-add
-    /// of 0·w changes a sum only where the sum is -0 (to +0), and a sum
-    /// started from +0 that only ever adds whole weights never is -0.
+    /// Only 0s and 1s, so its zero terms are skipped. For a finite weight
+    /// w, a fused multiply-add of 0·w changes a sum only where the sum is
+    /// -0 (to +0), and a sum started from +0 that only ever adds whole
+    /// weights never is -0. An infinite or NaN weight would make 0·w NaN
+    /// where the skip leaves the sum as it was; weights stay finite unless
+    /// training has already diverged.
     ZeroOne,
     Any,
 }
@@ -130,6 +133,10 @@ pub(super) fn w1_gradient(spikes: &Spikes, gh: &Tensor, workers: &Workers) -> Re
         "∂L/∂h of shape {:?} does not fit a batch of {batch} × {steps} steps",
         gh.size()
     );
+    if batch * steps == 0 {
+        let shape = [inputs, hidden].map(|d| d as i64);
+        return Ok(Tensor::f_zeros(shape, (Kind::Float, Device::Cpu))?);
+    }
     let by_input = match spikes {
         Spikes::Active(active) => active.steps_by_input(),
         Spikes::Dense(_) => None,
@@ -138,7 +145,7 @@ pub(super) fn w1_gradient(spikes: &Spikes, gh: &Tensor, workers: &Workers) -> Re
     let (gh, blocks) = (host::slice::<f32>(gh)?, blocks(batch * steps));
     let out = host::slice_mut::<f32>(&mut grad)?;
     match by_input {
-        Some(by_input) => lists::w1_gradient(&by_input, steps, gh, &blocks, workers, out),
+        Some(by_input) => lists::w1_gradient(&by_input, steps, gh, hidden, &blocks, workers, out),
         None => {
             let x = on_host(&spikes.dense()?)?;
             dense::summed_over_rows(host::slice(&x)?, gh, hidden, &blocks, workers, out)
