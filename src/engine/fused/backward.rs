@@ -169,34 +169,25 @@ pub(super) fn hidden(
     let surrogate = host::slice::<f32>(&surrogate)?;
     let mut gh = host::empty::<f32>(&[batch, steps, hidden])?;
     let per_sample = steps * hidden;
-    let per = workers.per_part(batch, 1) * per_sample;
-    let parts = host::slice_mut::<f32>(&mut gh)?
-        .chunks_mut(per)
-        .zip(above.chunks(per))
-        .zip(v.chunks(per))
-        .zip(s.chunks(per))
-        .zip(h.chunks(per))
-        .zip(surrogate.chunks(per));
-    workers.each(parts, |(((((gh, above), v), s), h), sg)| {
-        gh.chunks_mut(per_sample)
-            .zip(above.chunks(per_sample))
-            .zip(v.chunks(per_sample))
-            .zip(s.chunks(per_sample))
-            .zip(h.chunks(per_sample))
-            .zip(sg.chunks(per_sample))
-            .for_each(|(((((gh, above), v), s), h), sg)| {
-                let step = |t: usize| {
-                    let row = t * hidden..(t + 1) * hidden;
-                    StepRow {
-                        v: &v[row.clone()],
-                        s: &s[row.clone()],
-                        h: &h[row.clone()],
-                        sg: &sg[row.clone()],
-                        above: &above[row],
-                    }
-                };
-                sample_back(&scalars, step, steps, hidden, gh);
-            })
+    let samples = host::slice_mut::<f32>(&mut gh)?
+        .chunks_mut(per_sample)
+        .zip(above.chunks(per_sample))
+        .zip(v.chunks(per_sample))
+        .zip(s.chunks(per_sample))
+        .zip(h.chunks(per_sample))
+        .zip(surrogate.chunks(per_sample));
+    workers.each_item(samples, |(((((gh, above), v), s), h), sg)| {
+        let step = |t: usize| {
+            let row = t * hidden..(t + 1) * hidden;
+            StepRow {
+                v: &v[row.clone()],
+                s: &s[row.clone()],
+                h: &h[row.clone()],
+                sg: &sg[row.clone()],
+                above: &above[row],
+            }
+        };
+        sample_back(&scalars, step, steps, hidden, gh);
     });
     Ok(gh)
 }

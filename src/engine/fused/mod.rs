@@ -78,20 +78,11 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
     let mut v = host::empty::<f32>(&[batch, steps, hidden])?;
     let mut s = host::empty::<f32>(&[batch, steps, hidden])?;
     let per_sample = steps * hidden;
-    let per = workers.per_part(batch, 1) * per_sample;
-    let parts = host::slice_mut::<f32>(&mut v)?
-        .chunks_mut(per)
-        .zip(host::slice_mut::<f32>(&mut s)?.chunks_mut(per))
-        .zip(host::slice::<f32>(&h)?.chunks(per));
-    workers.each(parts, |((v, s), h)| {
-        for ((v, s), h) in v
-            .chunks_mut(per_sample)
-            .zip(s.chunks_mut(per_sample))
-            .zip(h.chunks(per_sample))
-        {
-            lif_sample(&lif, v, s, h, hidden);
-        }
-    });
+    let samples = host::slice_mut::<f32>(&mut v)?
+        .chunks_mut(per_sample)
+        .zip(host::slice_mut::<f32>(&mut s)?.chunks_mut(per_sample))
+        .zip(host::slice::<f32>(&h)?.chunks(per_sample));
+    workers.each_item(samples, |((v, s), h)| lif_sample(&lif, v, s, h, hidden));
 
     let h2 = products::times(&s, products::Left::ZeroOne, &w.w2, workers)?;
     let readout_alpha = ReadoutParams::new(cfg).alpha as f32;

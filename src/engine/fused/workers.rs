@@ -70,6 +70,23 @@ impl Workers {
         }
     }
 
+    /// Runs `work` on every item, the items shared out in one contiguous
+    /// run per thread (`per_part`).
+    pub(super) fn each_item<P: Send>(
+        &self,
+        items: impl IntoIterator<Item = P>,
+        work: impl Fn(P) + Sync,
+    ) {
+        let mut items: Vec<P> = items.into_iter().collect();
+        let per = self.per_part(items.len(), 1);
+        let mut runs = Vec::new();
+        while !items.is_empty() {
+            let rest = items.split_off(per.min(items.len()));
+            runs.push(std::mem::replace(&mut items, rest));
+        }
+        self.each(runs, |run| run.into_iter().for_each(&work));
+    }
+
     /// `each` for work that can fail; the first error, if any.
     pub(super) fn try_each<P: Send, E: Send>(
         &self,

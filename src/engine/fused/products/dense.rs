@@ -47,16 +47,12 @@ pub(super) fn summed_over_rows(
     if out.is_empty() {
         return;
     }
-    if g.is_empty() {
-        // No rows: every sum is empty.
-        out.fill(0.0);
-        return;
-    }
     let a = out.len() / b;
     let g = grouped(g, b);
     workers.fill_rows(out, b, 1, |first, out| {
         let columns = first..first + out.len() / b;
-        ungrouped(&columns_summed(x, a, columns, &g, blocks), b, out);
+        let sums = columns_summed(x, a, columns, &g, b.div_ceil(GROUP), blocks);
+        ungrouped(&sums, b, out);
     });
 }
 
@@ -118,9 +114,7 @@ fn row_sums<const R: usize>(
 }
 
 widest_vectors! {
-    fn columns_summed(x: &[f32], a: usize, columns: Range<usize>, g: &[Group], blocks: &[Range<usize>]) -> Vec<Group> {
-        let rows = blocks.last().map_or(0, |b| b.end);
-        let groups = g.len() / rows.max(1);
+    fn columns_summed(x: &[f32], a: usize, columns: Range<usize>, g: &[Group], groups: usize, blocks: &[Range<usize>]) -> Vec<Group> {
         let mut total = vec![ZERO; columns.len() * groups];
         let mut sum = total.clone();
         for (first, block) in blocks.iter().enumerate().map(|(i, b)| (i == 0, b)) {

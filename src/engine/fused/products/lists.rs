@@ -48,7 +48,14 @@ pub(super) fn w1_gradient(
     // Inputs are summed in pairs, so parts take whole pairs.
     workers.fill_rows(out, hidden, 2, |first, out| {
         let chosen = first..first + out.len() / hidden;
-        let sums = sum_by_input(samples, steps, chosen, &terms, blocks);
+        let sums = sum_by_input(
+            samples,
+            steps,
+            chosen,
+            &terms,
+            hidden.div_ceil(GROUP),
+            blocks,
+        );
         ungrouped(&sums, hidden, out);
     });
 }
@@ -115,8 +122,7 @@ fn take_below<'a>(list: &mut &'a [u16], end: usize) -> &'a [u16] {
 }
 
 widest_vectors! {
-    fn sum_by_input(samples: &[StepsByInput], steps: usize, inputs: Range<usize>, terms: &[Group], blocks: &[Range<usize>]) -> Vec<Group> {
-        let groups = terms.len() / (samples.len() * steps).max(1);
+    fn sum_by_input(samples: &[StepsByInput], steps: usize, inputs: Range<usize>, terms: &[Group], groups: usize, blocks: &[Range<usize>]) -> Vec<Group> {
         let mut total = vec![ZERO; inputs.len() * groups];
         for (n, block) in blocks.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
             // The block's rows are steps of consecutive samples of the batch.

@@ -133,10 +133,6 @@ pub(super) fn w1_gradient(spikes: &Spikes, gh: &Tensor, workers: &Workers) -> Re
         "∂L/∂h of shape {:?} does not fit a batch of {batch} × {steps} steps",
         gh.size()
     );
-    if batch * steps == 0 {
-        let shape = [inputs, hidden].map(|d| d as i64);
-        return Ok(Tensor::f_zeros(shape, (Kind::Float, Device::Cpu))?);
-    }
     let by_input = match spikes {
         Spikes::Active(active) => active.steps_by_input(),
         Spikes::Dense(_) => None,
