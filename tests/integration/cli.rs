@@ -1,12 +1,10 @@
 //! The `snnloc` binary as a user meets it: outputs, and bad input answered
 //! with one line and a non-zero exit, never a panic or half-written files.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::{assert_has_lines, assert_one_line_error, scratch_dir, snnloc};
+use crate::common::{assert_has_lines, assert_one_line_error, scratch_dir, snnloc};
 
 const TINY: &[&str] = &[
     "--batch-size",

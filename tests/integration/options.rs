@@ -5,9 +5,7 @@
 use std::path::Path;
 use std::thread;
 
-mod common;
-
-use common::{assert_one_line_error, scratch_dir, snnloc, TINY_NET as TINY};
+use crate::common::{assert_one_line_error, scratch_dir, snnloc, TINY_NET as TINY};
 use snnloc::config::{self, Config, EngineChoice, OptionDef, RngMode, ValueKind};
 use snnloc::engine::Engine;
 use tch::Device;

@@ -18,9 +18,7 @@ use snnloc::stimulus::{
 };
 use tch::{Device, Kind, Tensor};
 
-mod common;
-
-use common::{batch_and_weights, max_relative_difference, model_config as small, to_vec};
+use crate::common::{batch_and_weights, max_relative_difference, model_config as small, to_vec};
 
 #[test]
 fn stimulus_has_the_notebook_shapes_and_spike_rate() {

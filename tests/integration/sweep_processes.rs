@@ -2,14 +2,14 @@
 //! second sweep off its folder, signals that stop it in order, and a
 //! diverging run recorded as such.
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, TINY_NET};
+use crate::common::{
+    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, TINY_NET,
+};
 
 /// Epochs that keep a tiny run busy for seconds.
 const LONG: &str = "1500";
@@ -162,7 +162,7 @@ fn a_diverging_run_is_recorded_as_such() {
     ];
     args.extend(["--out", out.to_str().unwrap()]);
     args.extend(TINY_NET);
-    let sweep = common::snnloc(&args);
+    let sweep = crate::common::snnloc(&args);
     let stderr = String::from_utf8_lossy(&sweep.stderr);
     assert!(sweep.status.success(), "{stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| l.contains("] job ")).collect();

@@ -2,11 +2,9 @@
 //! engine's two ways of reading them: lists and dense products must give
 //! the same network, and its numbers must not depend on the thread count.
 
-mod common;
-
 use std::process::Command;
 
-use common::{assert_success, batch_and_weights, scratch_dir, small_config};
+use crate::common::{assert_success, batch_and_weights, scratch_dir, small_config};
 use snnloc::config::{Config, Readout};
 use snnloc::engine::Engine;
 use snnloc::spikes::{ActiveInputs, Spikes};

@@ -1,11 +1,11 @@
 //! Helpers shared by the integration tests: driving the `snnloc` binary,
 //! small configs, data and weights.
-#![allow(dead_code)] // each test binary uses its own subset
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use snnloc::config::Config;
 use snnloc::data::data_generator;
@@ -57,10 +57,13 @@ pub fn assert_has_lines(text: &str, lines: &[&str]) {
     }
 }
 
-/// A fresh, not yet existing folder per test and process, so tests can run
-/// in parallel.
+/// A fresh, not yet existing folder per call: all tests share one process
+/// and run side by side, and two of them may pick the same name.
 pub fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snnloc-test-{}-{name}", std::process::id()));
+    static CALLS: AtomicUsize = AtomicUsize::new(0);
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    let dir =
+        std::env::temp_dir().join(format!("snnloc-test-{}-{call}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
 }

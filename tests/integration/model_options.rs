@@ -10,9 +10,7 @@ use snnloc::model::{DaleSigns, LifParams, RateRegulariser, Surrogate};
 use snnloc::spikes::Spikes;
 use tch::{Device, Kind, Tensor};
 
-mod common;
-
-use common::{batch_and_weights, max_relative_difference, model_config, to_vec};
+use crate::common::{batch_and_weights, max_relative_difference, model_config, to_vec};
 
 fn small() -> Config {
     let mut cfg = model_config();

@@ -3,14 +3,12 @@
 //! even where the work would take hours; and a write that fails midway
 //! leaves no partial file.
 
-mod common;
-
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{assert_one_line_error, assert_success, scratch_dir, snnloc, TINY_NET};
+use crate::common::{assert_one_line_error, assert_success, scratch_dir, snnloc, TINY_NET};
 
 /// Far less than the work the commands below would do before failing late.
 const PROMPT: Duration = Duration::from_secs(30);

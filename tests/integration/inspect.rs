@@ -1,12 +1,10 @@
 //! What a network learned: `snnloc::inspect`'s recording, tuning,
 //! activity, weights, ablation and CSVs, and `snnloc inspect`.
 
-mod common;
-
 use std::f64::consts::PI;
 use std::path::Path;
 
-use common::{
+use crate::common::{
     assert_has_lines, assert_one_line_error, assert_success, draw, initial_weights, scratch_dir,
     small_config as small, snnloc, TINY_NET,
 };

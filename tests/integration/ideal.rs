@@ -1,11 +1,9 @@
 //! The ideal observer of the stimulus: `snnloc::inspect::ideal_*` and
 //! `snnloc ideal`.
 
-mod common;
-
 use std::f64::consts::PI;
 
-use common::{draw, small_config as small};
+use crate::common::{draw, small_config as small};
 use snnloc::config::{Config, PhaseOffset};
 use snnloc::engine::Engine;
 use snnloc::experiment::{run, test_set};
@@ -201,7 +199,7 @@ fn ideal_observer_is_not_beaten_by_a_trained_network() {
 
 #[test]
 fn ideal_command_prints_both_observers_and_writes_them() {
-    let dir = common::scratch_dir("ideal-cli");
+    let dir = crate::common::scratch_dir("ideal-cli");
     let d = dir.to_str().unwrap();
     let small = [
         "--batch-size",
@@ -211,7 +209,7 @@ fn ideal_command_prints_both_observers_and_writes_them() {
         "--threads",
         "1",
     ];
-    let out = common::snnloc(&[&["ideal", "--out", d], &small[..]].concat());
+    let out = crate::common::snnloc(&[&["ideal", "--out", d], &small[..]].concat());
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -228,9 +226,9 @@ fn ideal_command_prints_both_observers_and_writes_them() {
     assert_eq!(observers, ["ideal", "ideal-known-offset"]);
 
     let per_sample = ["ideal", "--phase-offset", "per-sample", "-q"];
-    let out = common::snnloc(&[&per_sample[..], &small[..]].concat());
+    let out = crate::common::snnloc(&[&per_sample[..], &small[..]].concat());
     assert!(out.status.success() && out.stdout.is_empty());
-    common::assert_one_line_error(
+    crate::common::assert_one_line_error(
         &[
             "ideal",
             "--anf-per-ear",

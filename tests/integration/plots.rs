@@ -3,12 +3,10 @@
 //! drawn on them, non-empty SVGs, and no debris when writing fails (figures
 //! and every other file share one atomic writer).
 
-mod common;
-
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use common::{initial_weights, luminance, small_config};
+use crate::common::{initial_weights, luminance, small_config};
 use snnloc::experiment::test_set;
 use snnloc::inspect::{inspect, write_figures};
 use snnloc::output::write_atomically;
@@ -19,10 +17,9 @@ use snnloc::plots::{
 };
 use tch::Device;
 
-/// A fresh directory per test, so tests can run in parallel.
+/// A fresh directory per test, created: the figures are written into it.
 fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("snnloc-plots-{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
+    let dir = crate::common::scratch_dir(&format!("plots-{name}"));
     fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }

@@ -1,8 +1,6 @@
 //! Whole experiments: reproducibility, learning, and saved weights.
 
-mod common;
-
-use common::scratch_dir;
+use crate::common::scratch_dir;
 use snnloc::analysis::analyse;
 use snnloc::config::{Config, PhaseOffset};
 use snnloc::data::EngineData;

@@ -8,9 +8,7 @@ use std::path::Path;
 use std::process::Output;
 use std::sync::atomic::AtomicUsize;
 
-mod common;
-
-use common::{
+use crate::common::{
     assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, without_seconds,
     TINY_NET as TINY,
 };

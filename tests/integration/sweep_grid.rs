@@ -7,9 +7,7 @@ use std::fs;
 use std::path::Path;
 use std::process::Output;
 
-mod common;
-
-use common::{
+use crate::common::{
     assert_one_line_error, assert_success, job_ids, luminance, read_csv, scratch_dir, snnloc,
     without_seconds, TINY_NET as TINY,
 };
