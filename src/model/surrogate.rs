@@ -7,8 +7,8 @@
 //! its factors apart in `sigmoid_factors`, so that each engine multiplies
 //! them in the order that keeps its float32 rounding as it has always
 //! been), and float32 arithmetic over host memory in `derivative_into`,
-//! for the fused engine's loops, which `tests/integration/model.rs` holds to the tensor
-//! form bit for bit.
+//! for the fused engine's loops, which `tests/integration/model.rs` holds
+//! to the tensor form bit for bit.
 
 use std::f64::consts::PI;
 

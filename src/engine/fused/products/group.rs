@@ -53,7 +53,10 @@ pub(super) fn grouped(values: &[f32], width: usize) -> Vec<Group> {
     // (`perf`), now 0.7%.
     let per_row = width.div_ceil(GROUP);
     let mut groups = vec![ZERO; values.len() / width.max(1) * per_row];
-    for (row_groups, row) in groups.chunks_exact_mut(per_row).zip(values.chunks_exact(width)) {
+    for (row_groups, row) in groups
+        .chunks_exact_mut(per_row)
+        .zip(values.chunks_exact(width))
+    {
         for (group, part) in row_groups.iter_mut().zip(row.chunks(GROUP)) {
             for (lane, &value) in group.0.iter_mut().zip(part) {
                 *lane = value;
