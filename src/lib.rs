@@ -18,6 +18,10 @@
 //! binary's (`src/main.rs` and `src/cli/`); this library knows nothing of
 //! flags.
 
+// First, so that the modules below can use its macro.
+#[macro_use]
+mod vectors;
+
 pub mod analysis;
 pub mod config;
 pub mod data;

@@ -204,12 +204,7 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64, spike
         })
         .collect();
     let thresholds = Thresholds::new(cfg.stimulus.rate_max * dt, cfg.stimulus.envelope_power);
-    let thresholds_for = |shift: f64, out: &mut [i64]| {
-        let (s, c) = shift.sin_cos();
-        for (o, &(sb, cb)) in out.iter_mut().zip(&base) {
-            *o = thresholds.at(sb * c + cb * s);
-        }
-    };
+    let thresholds_for = |shift: f64, out: &mut [i64]| thresholds.fill(shift, &base, out);
     spikes
         .par_chunks_mut(steps * 2 * anf)
         .enumerate()
@@ -268,12 +263,73 @@ impl Thresholds {
 
     #[inline]
     fn at(&self, theta_sin: f64) -> i64 {
-        if 0.5 * (1.0 + theta_sin) < self.silent_below {
+        self.with_envelope(theta_sin, |x| envelope(x, self.power))
+    }
+
+    /// The threshold at `theta_sin`, with `envelope(x)` standing for
+    /// `x^power`.
+    #[inline(always)]
+    fn with_envelope(&self, theta_sin: f64, envelope: impl Fn(f64) -> f64) -> i64 {
+        let x = 0.5 * (1.0 + theta_sin);
+        let scaled = self.peak * envelope(x) * UNIFORM_SCALE;
+        // `as i64` where the value is in [0, 2^32], which a probability of
+        // at most 1 guarantees, and 0 where it is NaN, as `as` gives: the
+        // unchecked conversion vectorises (one instruction per 8 lanes),
+        // `as`, which must saturate, does not.
+        if x < self.silent_below || !(0.0..=UNIFORM_SCALE).contains(&scaled) {
             0
         } else {
-            (firing_probability(self.peak, self.power, theta_sin) * UNIFORM_SCALE) as i64
+            // SAFETY: `scaled` is finite and within i64's range here.
+            unsafe { scaled.to_int_unchecked::<i64>() }
         }
     }
+
+    /// The thresholds of fibres at phases `base + shift`, by the
+    /// angle-addition formula from sin/cos of each base phase.
+    fn fill(&self, shift: f64, base: &[(f64, f64)], out: &mut [i64]) {
+        let (sin, cos) = shift.sin_cos();
+        if let Some(power) = small_integer(self.power) {
+            integer_power_thresholds(self, power, sin, cos, base, out);
+        } else {
+            for (out, &(sb, cb)) in out.iter_mut().zip(base) {
+                *out = self.at(sb * cos + cb * sin);
+            }
+        }
+    }
+}
+
+widest_vectors! {
+    /// `Thresholds::fill` at an integer power up to 64, where the envelope
+    /// is `powi_by_squaring` rather than a call, so the loop runs in
+    /// vectors.
+    fn integer_power_thresholds(thresholds: &Thresholds, power: u32, sin: f64, cos: f64, base: &[(f64, f64)], out: &mut [i64]) {
+        for (out, &(sb, cb)) in out.iter_mut().zip(base) {
+            *out = thresholds.with_envelope(sb * cos + cb * sin, |x| powi_by_squaring(x, power));
+        }
+    }
+}
+
+/// The power as an exponent `envelope` takes `powi` for (or squares), 0 to 64.
+fn small_integer(power: f64) -> Option<u32> {
+    (power.fract() == 0.0 && (0.0..=64.0).contains(&power)).then_some(power as u32)
+}
+
+/// `x.powi(n)` for n from 0 to 64, as compiler-builtins' `__powidf2`
+/// (which `powi` calls) computes it: x squared repeatedly, the squares of
+/// n's set bits multiplied into 1 from the lowest bit up. The squarings
+/// past n's highest bit, which `__powidf2` skips, never reach the product;
+/// a fixed count of them lets the compiler unroll this and vectorise the
+/// loop around it. For n = 2 it is `x * x`, numpy's square.
+#[inline(always)]
+fn powi_by_squaring(x: f64, n: u32) -> f64 {
+    let (mut product, mut square) = (1.0, x);
+    for bit in 0..7 {
+        if n >> bit & 1 == 1 {
+            product *= square;
+        }
+        square *= square;
+    }
+    product
 }
 
 /// A spike wherever a fresh 32-bit uniform falls below the threshold.
@@ -313,6 +369,40 @@ pub fn expected_spike_probability(cfg: &Config) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Filling a table, vectorised at integer powers, must give each fibre
+    /// the truncated probability, silent or not.
+    #[test]
+    fn filled_thresholds_are_the_truncated_probabilities() {
+        let base: Vec<(f64, f64)> = (0..5003).map(|k| (k as f64 * 0.0137).sin_cos()).collect();
+        for power in [0.0, 1.0, 2.0, 3.0, 5.0, 10.0, 40.0, 63.0, 64.0, 2.5, 100.0] {
+            let thresholds = Thresholds::new(0.6, power);
+            let mut out = vec![-1; base.len()];
+            for shift in [0.0, 1.3, -2.9, 4.0] {
+                thresholds.fill(shift, &base, &mut out);
+                let (s, c) = f64::sin_cos(shift);
+                for (&got, &(sb, cb)) in out.iter().zip(&base) {
+                    let theta_sin = sb * c + cb * s;
+                    let exact = (firing_probability(0.6, power, theta_sin) * UNIFORM_SCALE) as i64;
+                    assert_eq!(got, exact, "power {power}, shift {shift}, sin {theta_sin}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn powers_by_squaring_are_powi() {
+        for n in 0..=64 {
+            for k in 0..=2000 {
+                let x = k as f64 / 2000.0 * 1.0000001;
+                assert_eq!(
+                    powi_by_squaring(x, n).to_bits(),
+                    x.powi(n as i32).to_bits(),
+                    "{x}^{n}"
+                );
+            }
+        }
+    }
 
     /// Skipping pow below `silent_below` must change no threshold, also
     /// right at the bound, where pow's rounding decides between 0 and 1.
