@@ -232,6 +232,9 @@ fn fast_spikes(cfg: &Config, ipd: &[f64], offsets: &[f64], call_seed: u64, spike
 /// 32-bit uniform.
 const UNIFORM_SCALE: f64 = 4294967296.0;
 
+/// 2^63: floats from 0 up to this convert to i64 exactly as `as` does.
+const I64_RANGE: f64 = 9_223_372_036_854_775_808.0;
+
 /// The fast generator's spike thresholds: the firing probability scaled to
 /// 2^32 and truncated, as i64 rather than u64, which is the same truncation
 /// (the probability is at most 1, the config checks it) in one instruction
@@ -272,11 +275,13 @@ impl Thresholds {
     fn with_envelope(&self, theta_sin: f64, envelope: impl Fn(f64) -> f64) -> i64 {
         let x = 0.5 * (1.0 + theta_sin);
         let scaled = self.peak * envelope(x) * UNIFORM_SCALE;
-        // `as i64` where the value is in [0, 2^32], which a probability of
-        // at most 1 guarantees, and 0 where it is NaN, as `as` gives: the
-        // unchecked conversion vectorises (one instruction per 8 lanes),
-        // `as`, which must saturate, does not.
-        if x < self.silent_below || !(0.0..=UNIFORM_SCALE).contains(&scaled) {
+        // `scaled as i64`, written so that it vectorises: `as` saturates,
+        // which kept the loop scalar, while the unchecked conversion is one
+        // instruction per 8 lanes. They agree on [0, 2^63), where `scaled`
+        // lies (a little above 2^32 at most, where rounding puts sin θ just
+        // above 1); elsewhere it can only be NaN (a negative base to a
+        // fractional power) or above -1, where `as` also gives 0.
+        if x < self.silent_below || !(0.0..I64_RANGE).contains(&scaled) {
             0
         } else {
             // SAFETY: `scaled` is finite and within i64's range here.
@@ -387,6 +392,19 @@ mod tests {
                     assert_eq!(got, exact, "power {power}, shift {shift}, sin {theta_sin}");
                 }
             }
+        }
+    }
+
+    /// At a firing probability of 1, rounding can put sin θ just above 1
+    /// and the threshold just above 2^32: a spike at every draw.
+    #[test]
+    fn thresholds_above_the_scale_stay_as_computed() {
+        let theta_sin = 1.0 + 2.0 * f64::EPSILON;
+        for power in [1.0, 2.0, 2.5] {
+            let thresholds = Thresholds::new(1.0, power);
+            let exact = (firing_probability(1.0, power, theta_sin) * UNIFORM_SCALE) as i64;
+            assert!(exact >= 1 << 32);
+            assert_eq!(thresholds.at(theta_sin), exact, "power {power}");
         }
     }
 
