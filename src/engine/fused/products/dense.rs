@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::group::{grouped, join, multiply_add, ungrouped, Group, GROUP, ZERO};
+use super::group::{grouped, join, multiply_add, put, ungrouped, Group, GROUP, ZERO};
 use super::{Left, Workers};
 
 /// `x·w` into `out`: `x` is `(rows, k)`, `w` `(k, n)` and `out` `(rows,
@@ -70,16 +70,14 @@ widest_vectors! {
             for g in 0..groups {
                 let sums = row_sums([&x[..k], &x[k..]], left, w, groups, g, blocks);
                 for (out, sum) in out.chunks_exact_mut(n).zip(&sums) {
-                    let out = &mut out[g * GROUP..n.min((g + 1) * GROUP)];
-                    out.copy_from_slice(&sum.0[..out.len()]);
+                    put(out, g, sum);
                 }
             }
         }
         if !last_x.is_empty() {
             for g in 0..groups {
                 let [sum] = row_sums([last_x], left, w, groups, g, blocks);
-                let out = &mut last_out[g * GROUP..n.min((g + 1) * GROUP)];
-                out.copy_from_slice(&sum.0[..out.len()]);
+                put(last_out, g, &sum);
             }
         }
     }

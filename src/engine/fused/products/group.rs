@@ -66,12 +66,21 @@ pub(super) fn grouped(values: &[f32], width: usize) -> Vec<Group> {
     groups
 }
 
+/// Group `g` of a row of outputs, `out`, from `sum`: its padding lanes,
+/// past the row's end, are dropped.
+#[inline(always)]
+pub(super) fn put(out: &mut [f32], g: usize, sum: &Group) {
+    let end = out.len().min((g + 1) * GROUP);
+    let out = &mut out[g * GROUP..end];
+    out.copy_from_slice(&sum.0[..out.len()]);
+}
+
 /// The rows of `width` floats that `grouped` cut, written back into `out`.
 pub(super) fn ungrouped(groups: &[Group], width: usize, out: &mut [f32]) {
     let per_row = width.div_ceil(GROUP);
     for (out, row) in out.chunks_mut(width).zip(groups.chunks(per_row)) {
-        for (out, group) in out.chunks_mut(GROUP).zip(row) {
-            out.copy_from_slice(&group.0[..out.len()]);
+        for (g, group) in row.iter().enumerate() {
+            put(out, g, group);
         }
     }
 }

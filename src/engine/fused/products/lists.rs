@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use super::group::{add, grouped, join, ungrouped, Group, GROUP, ZERO};
+use super::group::{add, grouped, join, put, ungrouped, Group, GROUP, ZERO};
 use super::Workers;
 use crate::spikes::StepsByInput;
 
@@ -80,8 +80,7 @@ widest_vectors! {
                     join(&mut total_b, &sum_b, n == 0);
                 }
                 for (out, total) in out.chunks_mut(hidden).zip([total_a, total_b]) {
-                    let out = &mut out[g * GROUP..hidden.min((g + 1) * GROUP)];
-                    out.copy_from_slice(&total.0[..out.len()]);
+                    put(out, g, &total);
                 }
             }
         }
