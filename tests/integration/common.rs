@@ -34,6 +34,20 @@ pub const TINY_NET: [&str; 14] = [
     "5",
 ];
 
+/// `TINY_NET` as a config, each pair applied through its option's own
+/// parser, as the command line would.
+pub fn tiny_net_config() -> Config {
+    let mut cfg = Config::default();
+    for pair in TINY_NET.chunks(2) {
+        snnloc::config::option(pair[0])
+            .unwrap()
+            .parse(pair[1])
+            .unwrap()
+            .apply(&mut cfg);
+    }
+    cfg
+}
+
 pub fn snnloc(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_snnloc"))
         .args(args)

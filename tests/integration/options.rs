@@ -5,26 +5,16 @@
 use std::path::Path;
 use std::thread;
 
-use crate::common::{assert_one_line_error, scratch_dir, snnloc, TINY_NET as TINY};
+use crate::common::{
+    assert_one_line_error, scratch_dir, snnloc, tiny_net_config, TINY_NET as TINY,
+};
 use snnloc::config::{self, Config, EngineChoice, OptionDef, RngMode, ValueKind};
 use snnloc::engine::Engine;
 use tch::Device;
 
-fn tiny() -> Config {
-    let mut cfg = Config::default();
-    for pair in TINY.chunks(2) {
-        config::option(pair[0])
-            .unwrap()
-            .parse(pair[1])
-            .unwrap()
-            .apply(&mut cfg);
-    }
-    cfg
-}
-
 /// A valid value for `def` that differs from the tiny config's.
 fn other_value(def: &OptionDef) -> String {
-    let current = def.text(&tiny());
+    let current = def.text(&tiny_net_config());
     match def.kind {
         ValueKind::Number => format!("{}", current.parse::<f64>().unwrap() * 1.5),
         ValueKind::Count | ValueKind::Seed => format!("{}", current.parse::<u64>().unwrap() + 1),
@@ -86,7 +76,7 @@ fn walk(def: &'static OptionDef, root: &Path) -> Result<(), String> {
     let trained = read_config(&train_dir.join("config.json"));
     let mut child = read_config(&sweep_dir.join("runs/0-0/config.json"));
     let want = def.parse(&value).map(|s| {
-        let mut cfg = tiny();
+        let mut cfg = tiny_net_config();
         s.apply(&mut cfg);
         def.text(&cfg)
     })?;

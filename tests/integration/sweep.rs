@@ -9,27 +9,15 @@ use std::process::Output;
 use std::sync::atomic::AtomicUsize;
 
 use crate::common::{
-    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, without_seconds,
-    TINY_NET as TINY,
+    assert_one_line_error, assert_success, job_ids, read_csv, scratch_dir, snnloc, tiny_net_config,
+    without_seconds, TINY_NET as TINY,
 };
-use snnloc::config::{self as options, Config};
+use snnloc::config::Config;
 use snnloc::engine::Engine;
 use snnloc::sweep::{self, Launcher, Options, Shard, SweepSpec};
 use tch::Device;
 
 const EXE: &str = env!("CARGO_BIN_EXE_snnloc");
-
-fn tiny_config() -> Config {
-    let mut cfg = Config::default();
-    for pair in TINY.chunks(2) {
-        options::option(pair[0])
-            .unwrap()
-            .parse(pair[1])
-            .unwrap()
-            .apply(&mut cfg);
-    }
-    cfg
-}
 
 /// Starts each run as `snnloc train`, as the program's own sweep does, or
 /// as `exe` when that is another program.
@@ -78,7 +66,7 @@ fn number(row: &BTreeMap<String, String>, column: &str) -> f64 {
 #[test]
 fn sweep_records_every_run_and_summarises_across_repeats() {
     let out = scratch_dir("end-to-end");
-    let spec = SweepSpec::new("envelope_power", "0,1,2", 2, tiny_config()).unwrap();
+    let spec = SweepSpec::new("envelope_power", "0,1,2", 2, tiny_net_config()).unwrap();
     let report = sweep::run(
         &spec,
         &Options {
@@ -356,7 +344,7 @@ fn bad_input_is_one_line_and_writes_nothing() {
 #[test]
 fn a_failing_run_is_reported_and_leaves_no_row() {
     let out = scratch_dir("failing");
-    let spec = SweepSpec::new("num-hidden", "3,4", 1, tiny_config()).unwrap();
+    let spec = SweepSpec::new("num-hidden", "3,4", 1, tiny_net_config()).unwrap();
     let error = sweep::run(
         &spec,
         &Options {
@@ -391,8 +379,8 @@ fn values_ranges_and_seeds() {
     assert!(values("1,,2").is_err() && values("0:1e3:1").is_err());
 
     // 2 and 2.0 are one value of envelope-power: rejected as a duplicate.
-    assert!(SweepSpec::new("envelope-power", "2,2.0", 1, tiny_config()).is_err());
-    let spec = SweepSpec::new("phase-offset", "per-call,per-sample", 3, tiny_config()).unwrap();
+    assert!(SweepSpec::new("envelope-power", "2,2.0", 1, tiny_net_config()).is_err());
+    let spec = SweepSpec::new("phase-offset", "per-call,per-sample", 3, tiny_net_config()).unwrap();
     let (x, label) = sweep::x_axis(&spec);
     assert_eq!(x, [0.0, 1.0]);
     assert!(label.contains("0 = per-call") && label.contains("1 = per-sample"));
