@@ -89,12 +89,14 @@ pub fn evaluate(
 /// libtorch's, like `np.random.seed` + `torch.manual_seed`) and runs the
 /// experiment on `engine` (see `Engine::resolve`). Random draws happen in
 /// the notebook's order on each generator, so `rng` numpy reproduces the
-/// notebook's numbers.
+/// notebook's numbers. `on_event` hears of each epoch and analysis; an
+/// error it returns (a progress line that could not be written) ends the
+/// experiment with that error.
 pub fn run(
     cfg: &Config,
     device: Device,
     engine: Engine,
-    mut on_event: impl FnMut(Event),
+    mut on_event: impl FnMut(Event) -> Result<()>,
 ) -> Result<Outcome> {
     cfg.validate()?;
     let start = Instant::now();
@@ -128,7 +130,7 @@ pub fn run(
     on_event(Event::Analysed {
         label: "Train",
         analysis: &train,
-    });
+    })?;
     drop(train_data);
     crate::malloc::release_free_memory();
     let clock = Instant::now();
@@ -147,7 +149,7 @@ pub fn run(
     on_event(Event::Analysed {
         label: "Test",
         analysis: &test,
-    });
+    })?;
 
     seconds.total = start.elapsed().as_secs_f64();
     Ok(Outcome {

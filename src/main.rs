@@ -57,7 +57,7 @@ fn main() -> ExitCode {
 /// exit, would lose them here.)
 fn leave_now() -> ExitCode {
     if let Err(e) = std::io::stdout().flush() {
-        eprintln!("error: cannot write the output to stdout: {e}");
+        eprintln!("error: {}", cli::present::unwritable_stdout(e));
         return ExitCode::FAILURE;
     }
     #[cfg(unix)]

@@ -45,13 +45,14 @@ pub enum Progress {
 
 /// Trains `w` in place with Adam for `cfg.training.epochs` epochs, a fresh
 /// random batch order each epoch, run by `engine`, and stops at the first
-/// loss that is not finite, leaving `w` as it was before that batch.
+/// loss that is not finite, leaving `w` as it was before that batch. An
+/// error from `on_progress` stops the training and is returned.
 pub fn train(
     cfg: &Config,
     engine: Engine,
     data: &EngineData,
     w: &mut Weights,
-    mut on_progress: impl FnMut(Progress),
+    mut on_progress: impl FnMut(Progress) -> Result<()>,
 ) -> Result<TrainHistory> {
     let classes = discretise(&data.ipd, cfg.data.num_classes)?;
     let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr)?;
@@ -81,7 +82,7 @@ pub fn train(
                 on_progress(Progress::Diverged {
                     at,
                     loss: grads.loss,
-                });
+                })?;
                 break;
             }
             local_loss.push(grads.loss);
@@ -91,7 +92,7 @@ pub fn train(
             let mean = local_loss.iter().sum::<f64>() / local_loss.len().max(1) as f64;
             history.loss.push(mean);
             history.epoch_seconds.push(start.elapsed().as_secs_f64());
-            on_progress(Progress::Epoch { epoch, loss: mean });
+            on_progress(Progress::Epoch { epoch, loss: mean })?;
         }
     }
     Ok(history)

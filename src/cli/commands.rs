@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 use tch::Device;
 
+use super::present::say;
 use super::{EvalArgs, RuntimeArgs, StimulusArgs, TrainArgs};
 use snnloc::analysis::{chance_level, Analysis};
 use snnloc::config::Config;
@@ -43,44 +44,45 @@ pub fn set_threads(threads: Option<usize>) -> Result<()> {
 
 /// Prints the notebook's progress lines, in its order, unless quiet; a
 /// divergence is a warning on stderr, quiet or not.
-fn notebook_printer(quiet: bool, num_classes: usize) -> impl FnMut(Event) {
-    move |event| {
-        match event {
-        Event::Training(Progress::Diverged { at, loss }) => eprintln!(
-            "warning: training diverged at {at} (loss {loss}) and stopped there; the results are those of the weights before that batch; try a lower --lr"
-        ),
-        _ if quiet => {}
-        Event::Training(Progress::Epoch { epoch, loss }) => println!("Epoch {epoch}: loss={loss:.5}"),
+fn notebook_printer(quiet: bool, num_classes: usize) -> impl FnMut(Event) -> Result<()> {
+    move |event| match event {
+        Event::Training(Progress::Diverged { at, loss }) => {
+            eprintln!(
+                "warning: training diverged at {at} (loss {loss}) and stopped there; the results are those of the weights before that batch; try a lower --lr"
+            );
+            Ok(())
+        }
+        _ if quiet => Ok(()),
+        Event::Training(Progress::Epoch { epoch, loss }) => say!("Epoch {epoch}: loss={loss:.5}"),
         Event::Analysed { label, analysis } => {
             if label == "Train" {
-                print_chance_level(num_classes);
+                print_chance_level(num_classes)?;
             }
             print_analysis(label, analysis)
         }
     }
-    }
 }
 
-fn print_chance_level(num_classes: usize) {
-    println!("Chance accuracy level: {:.1}%", chance_level(num_classes));
+fn print_chance_level(num_classes: usize) -> Result<()> {
+    say!("Chance accuracy level: {:.1}%", chance_level(num_classes))
 }
 
-fn print_analysis(label: &str, a: &Analysis) {
-    println!("{label} classifier accuracy: {:.1}%", a.accuracy_mean);
-    println!("{label} absolute error: {:.1} deg", a.abs_error_mean);
-    println!(
+fn print_analysis(label: &str, a: &Analysis) -> Result<()> {
+    say!("{label} classifier accuracy: {:.1}%", a.accuracy_mean)?;
+    say!("{label} absolute error: {:.1} deg", a.abs_error_mean)?;
+    say!(
         "{label} class-midpoint error: {:.1} deg (estimated vs true class midpoint)",
         a.midpoint_error_mean
-    );
+    )?;
     let rates = &a.hidden_rates_hz;
     let (low, high) = rates
         .iter()
         .fold((f64::INFINITY, 0f64), |(l, h), &r| (l.min(r), h.max(r)));
     let silent = rates.iter().filter(|&&r| r == 0.0).count();
-    println!(
+    say!(
         "{label} hidden rates: {low:.1} to {high:.1} spikes/s, {silent} of {} units silent",
         rates.len()
-    );
+    )
 }
 
 pub fn train(args: &TrainArgs) -> Result<()> {
@@ -101,16 +103,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let quiet = args.runtime.quiet;
     if !quiet {
-        println!(
+        say!(
             "Training on {} ({} threads), seed {}, {engine} engine",
             device_name(device),
             tch::get_num_threads(),
             cfg.run.seed,
-        );
-        println!(
+        )?;
+        say!(
             "Want loss for epoch 1 to be about {:.2}, multiply m by constant to get this",
             (cfg.data.num_classes as f64).ln()
-        );
+        )?;
     }
     let printer = notebook_printer(quiet, cfg.data.num_classes);
     let outcome = experiment::run(&cfg, device, engine, printer)?;
@@ -123,7 +125,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     )?;
     if !quiet {
         let s = &outcome.seconds;
-        println!(
+        say!(
             "Took {:.2} s (data {:.2} s, training {:.2} s = {:.3} s/epoch, analysis {:.2} s); results in {}",
             s.total,
             s.data_train + s.data_test,
@@ -131,7 +133,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             s.training / cfg.training.epochs as f64,
             s.analysis_train + s.analysis_test,
             out.display()
-        );
+        )?;
     }
     if args.inspect {
         // `experiment::run` keeps no data; its test set is drawn again,
@@ -228,7 +230,7 @@ pub fn stimulus(args: &StimulusArgs) -> Result<()> {
     let files = plots::stimulus_raster(&panels, &out.join("stimulus"))?;
     if !args.runtime.quiet {
         for file in files {
-            println!("{}", file.display());
+            say!("{}", file.display())?;
         }
     }
     Ok(())
@@ -273,8 +275,8 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     }
     let test = experiment::evaluate(&cfg, device, engine, &weights)?;
     if !args.runtime.quiet {
-        print_chance_level(cfg.data.num_classes);
-        print_analysis("Test", &test);
+        print_chance_level(cfg.data.num_classes)?;
+        print_analysis("Test", &test)?;
     }
     if let Some(out) = &args.out {
         write_confusion(out, "test", &test)?;

@@ -9,6 +9,7 @@ use anyhow::{ensure, Context, Result};
 use tch::Device;
 
 use super::commands::set_threads;
+use super::present::say;
 use super::{IdealArgs, InspectArgs};
 use snnloc::config::{Config, PhaseOffset};
 use snnloc::experiment::test_set;
@@ -80,25 +81,27 @@ pub fn inspect_into(
     let csvs = write_csvs(out, cfg, &ins)?;
     let figures = write_figures(out, cfg, &ins)?;
     if !quiet {
-        print_inspection(&ins);
-        println!(
+        print_inspection(&ins)?;
+        say!(
             "Inspected {} samples in {analysis:.2} s, figures in {:.2} s; {} CSV files and {} figures (PNG and SVG) in {}",
             ins.recording.len(),
             clock.elapsed().as_secs_f64(),
             csvs.len(),
             figures.len() / 2,
             out.display()
-        );
+        )?;
     }
     Ok(())
 }
 
-fn print_inspection(ins: &Inspection) {
+fn print_inspection(ins: &Inspection) -> Result<()> {
     let n = &ins.comparison.network;
-    println!(
+    say!(
         "Network: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg",
-        n.accuracy_pct, n.abs_error_deg, n.midpoint_error_deg
-    );
+        n.accuracy_pct,
+        n.abs_error_deg,
+        n.midpoint_error_deg
+    )?;
     let units = &ins.hidden.units;
     let preferred: Vec<f64> = units
         .iter()
@@ -111,21 +114,21 @@ fn print_inspection(ins: &Inspection) {
         });
     let silent = units.len() - preferred.len();
     if preferred.is_empty() {
-        println!("Hidden units: all {} silent", units.len());
+        say!("Hidden units: all {} silent", units.len())?;
     } else {
-        println!(
+        say!(
             "Hidden units: {silent} of {} silent; the others prefer IPDs from {low:.0} to {high:.0} deg",
             units.len()
-        );
+        )?;
     }
     let a = &ins.ablation;
     if let Some(&top) = a.importance_order.last() {
-        println!(
+        say!(
             "Ablation: silencing unit {top} alone costs {:.1} points of accuracy, the most of any unit",
             a.intact.accuracy_pct - a.single[top].accuracy_pct
-        );
+        )?;
     }
-    print_ideal(&ins.ideal);
+    print_ideal(&ins.ideal)
 }
 
 pub fn ideal(args: &IdealArgs) -> Result<()> {
@@ -138,7 +141,7 @@ pub fn ideal(args: &IdealArgs) -> Result<()> {
     let data = test_set(&cfg, Device::Cpu)?;
     let limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS)?;
     if !args.cpu.quiet {
-        println!(
+        say!(
             "Ideal observer on the test set of seed {} ({} samples, {}):",
             cfg.run.seed,
             data.len(),
@@ -146,22 +149,22 @@ pub fn ideal(args: &IdealArgs) -> Result<()> {
                 PhaseOffset::PerCall => "one phase offset shared by all samples",
                 PhaseOffset::PerSample => "a phase offset per sample",
             }
-        );
-        print_ideal(&limits);
+        )?;
+        print_ideal(&limits)?;
     }
     if let Some(out) = &args.out {
         output::create_dir(out)?;
         let path = out.join(IDEAL_SUMMARY_CSV);
         output::write_csv_rows(&path, summary_rows(&limits, None))?;
         if !args.cpu.quiet {
-            println!("{}", path.display());
+            say!("{}", path.display())?;
         }
     }
     Ok(())
 }
 
-fn print_ideal(limits: &IdealLimits) {
-    print_observer("Ideal observer", &limits.unknown_offset);
+fn print_ideal(limits: &IdealLimits) -> Result<()> {
+    print_observer("Ideal observer", &limits.unknown_offset)?;
     if let Some((offset, known)) = &limits.known_offset {
         print_observer(
             &format!(
@@ -169,14 +172,15 @@ fn print_ideal(limits: &IdealLimits) {
                 offset.to_degrees()
             ),
             known,
-        );
+        )?;
     }
+    Ok(())
 }
 
-fn print_observer(label: &str, r: &IdealResult) {
+fn print_observer(label: &str, r: &IdealResult) -> Result<()> {
     let s = &r.score;
-    println!(
+    say!(
         "{label}: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg, MAP IPD rms error {:.2} deg",
         s.accuracy_pct, s.abs_error_deg, s.midpoint_error_deg, r.map_ipd_rms_deg
-    );
+    )
 }

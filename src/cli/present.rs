@@ -8,6 +8,22 @@ use clap::CommandFactory;
 
 use super::Cli;
 
+/// `println!`, but a line that stdout cannot take (a full disk behind `>`)
+/// is an error for the command to return, where `println!` panics. A reader
+/// that goes away (`| head`) never gets this far: `main` lets SIGPIPE end
+/// the program quietly, as command-line tools do.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*).map_err($crate::cli::present::unwritable_stdout)
+    }};
+}
+pub(crate) use say;
+
+pub fn unwritable_stdout(e: std::io::Error) -> anyhow::Error {
+    anyhow::anyhow!("cannot write to stdout: {e}; send it where there is room, or add --quiet")
+}
+
 /// An error and its causes on one line, inputs named as flags.
 pub fn error(e: &anyhow::Error) -> String {
     let flags: Vec<String> = Cli::command()

@@ -10,6 +10,7 @@ use anyhow::{Context, Result};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use super::commands::runtime;
+use super::present::say;
 use super::{SweepArgs, SweepMergeArgs};
 use snnloc::config::Config;
 use snnloc::sweep::{self, Launcher, Shard, SweepSpec};
@@ -80,13 +81,13 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     }
     if args.dry_run {
         for job in spec.jobs(shard) {
-            println!(
+            say!(
                 "job {} {} repeat {}: {}",
                 job.index,
                 spec.cell_label(&job),
                 job.repeat,
                 train_command(&spec.config(&job)?, &spec.params())
-            );
+            )?;
         }
         return Ok(());
     }
@@ -141,7 +142,7 @@ fn ignored(_: i32) -> bool {
 pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
     let report = sweep::merge(&args.out, &args.dirs, args.ideal)?;
     if !args.quiet {
-        println!(
+        say!(
             "merged {} of {} jobs into {}{}",
             report.merged,
             report.total,
@@ -151,7 +152,7 @@ pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
             } else {
                 ""
             }
-        );
+        )?;
     }
     Ok(())
 }

@@ -304,3 +304,40 @@ fn a_closed_stdout_ends_the_program_without_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+/// `println!` panics where stdout cannot take a line; a full disk behind a
+/// redirect must be a one-line error instead, like any other.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_stdout_is_a_one_line_error() {
+    let dir = scratch_dir("full");
+    let train = [&["train", "--out", dir.to_str().unwrap()], TINY].concat();
+    let dry_run = [
+        "sweep",
+        "--param",
+        "envelope-power",
+        "--values",
+        "1,2",
+        "--out",
+        dir.to_str().unwrap(),
+        "--dry-run",
+    ];
+    for args in [&train[..], &dry_run[..]] {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_snnloc"))
+            .args(args)
+            .stdout(full)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with("error: cannot write to stdout"),
+            "{args:?}: {stderr}"
+        );
+    }
+}

@@ -270,7 +270,7 @@ fn reference_engine_matches_notebook_draw_for_draw() {
     drop(generator);
 
     // The whole run, seeded as the CLI seeds it.
-    let outcome = experiment::run(&cfg, Device::Cpu, Engine::Reference, |_| {}).unwrap();
+    let outcome = experiment::run(&cfg, Device::Cpu, Engine::Reference, |_| Ok(())).unwrap();
     let want: Vec<f64> = serde_json::from_value(r.json["loss_hist"].clone()).unwrap();
     assert_eq!(outcome.loss.len(), want.len(), "epochs in the loss history");
     for (epoch, (got, want)) in outcome.loss.iter().zip(&want).enumerate() {

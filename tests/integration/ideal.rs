@@ -173,7 +173,7 @@ fn ideal_observer_is_not_beaten_by_a_trained_network() {
     cfg.data.n_testing_batches = 8;
     cfg.training.epochs = 4;
     cfg.run.seed = 3;
-    let outcome = run(&cfg, Device::Cpu, Engine::Fused, |_| {}).unwrap();
+    let outcome = run(&cfg, Device::Cpu, Engine::Fused, |_| Ok(())).unwrap();
     let data = test_set(&cfg, Device::Cpu).unwrap();
     let w = outcome.weights.detached_copy(Device::Cpu).unwrap();
     let rec = record(&cfg, &w, &data).unwrap();

@@ -284,7 +284,7 @@ fn engines_train_to_the_same_loss_history() {
         let mut cfg = cfg.clone();
         cfg.run.engine = choice;
         assert_eq!(Engine::resolve(&cfg, Device::Cpu).unwrap(), engine);
-        snnloc::experiment::run(&cfg, Device::Cpu, engine, |_| {})
+        snnloc::experiment::run(&cfg, Device::Cpu, engine, |_| Ok(()))
             .unwrap()
             .loss
     };

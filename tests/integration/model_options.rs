@@ -244,7 +244,7 @@ fn dale_signs_are_random_per_seed_and_kept_through_training() {
     assert!(max_relative_difference(&raw.w2, &grads[1]) < 2e-5);
 
     // After training the saved weights still obey the signs.
-    let outcome = snnloc::experiment::run(&cfg, Device::Cpu, Engine::Fused, |_| {}).unwrap();
+    let outcome = snnloc::experiment::run(&cfg, Device::Cpu, Engine::Fused, |_| Ok(())).unwrap();
     let obeys = |w: &Tensor, s: &Tensor| (w * s).min().double_value(&[]) >= 0.0;
     assert!(obeys(&outcome.weights.w1, &signs.input) && obeys(&outcome.weights.w2, &signs.hidden));
 }
@@ -271,7 +271,7 @@ fn tau_ms_sets_both_layers_and_each_can_differ() {
 fn midpoint_errors_are_whole_class_widths_and_rates_are_recorded() {
     let mut cfg = small();
     cfg.training.epochs = 1;
-    let outcome = snnloc::experiment::run(&cfg, Device::Cpu, Engine::Fused, |_| {}).unwrap();
+    let outcome = snnloc::experiment::run(&cfg, Device::Cpu, Engine::Fused, |_| Ok(())).unwrap();
     for a in [&outcome.train, &outcome.test] {
         let n = a.ipd_true_deg.len() as f64;
         let widths = a.midpoint_error_mean * n / 15.0;

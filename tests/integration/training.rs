@@ -34,7 +34,7 @@ fn with_epochs(epochs: usize) -> Config {
 /// A whole experiment on the CPU with the engine the config asks for.
 fn run(cfg: &Config) -> Outcome {
     let engine = Engine::resolve(cfg, Device::Cpu).unwrap();
-    experiment::run(cfg, Device::Cpu, engine, |_| {}).unwrap()
+    experiment::run(cfg, Device::Cpu, engine, |_| Ok(())).unwrap()
 }
 
 #[test]
