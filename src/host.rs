@@ -38,6 +38,15 @@ pub fn slice_mut<T: Element>(t: &mut Tensor) -> Result<&mut [T]> {
     Ok(unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, len) })
 }
 
+/// A `(n, k)` tensor as n rows.
+pub fn rows<T: Element>(t: &Tensor) -> Result<Vec<Vec<T>>> {
+    let cols = t.size()[1] as usize;
+    let t = t.f_to_kind(T::KIND)?.f_contiguous()?;
+    let mut flat = vec![T::ZERO; t.numel()];
+    t.f_copy_data(&mut flat, t.numel())?;
+    Ok(flat.chunks(cols.max(1)).map(<[T]>::to_vec).collect())
+}
+
 fn check<T: Element>(t: &Tensor) -> Result<usize> {
     ensure!(
         t.f_kind()? == T::KIND && t.device() == Device::Cpu && t.is_contiguous(),

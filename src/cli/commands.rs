@@ -1,46 +1,25 @@
 //! What `train`, `eval` and `stimulus` do, on top of the library.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use tch::Device;
 
 use super::present::say;
-use super::{EvalArgs, RuntimeArgs, StimulusArgs, TrainArgs};
+use super::runtime::runtime;
+use super::{EvalArgs, StimulusArgs, TrainArgs};
 use snnloc::analysis::{chance_level, Analysis};
-use snnloc::config::Config;
-use snnloc::device::{device_name, select_device};
+use snnloc::device::device_name;
 use snnloc::engine::Engine;
-use snnloc::experiment::{self, Event, Outcome};
-use snnloc::inspect::check_ideal;
+use snnloc::experiment::{self, Event};
+use snnloc::ideal::check_ideal;
 use snnloc::metrics::Metrics;
 use snnloc::output;
 use snnloc::plots;
+use snnloc::run_folder::{config_beside, write_confusion, RunFolder};
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
 use snnloc::train::Progress;
-
-/// Applies --device and --threads.
-pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
-    set_threads(args.threads)?;
-    select_device(&args.device)
-}
-
-/// Applies --threads, when given, to both pools: libtorch's and rayon's
-/// (the stimulus generator's), so that `sweep --jobs N --threads 1` runs N
-/// threads in all. The stimulus does not depend on the thread count.
-pub fn set_threads(threads: Option<usize>) -> Result<()> {
-    if let Some(threads) = threads {
-        anyhow::ensure!(threads >= 1, "`threads` must be at least 1, got {threads}");
-        tch::set_num_threads(threads as i32);
-        // Rayon's global pool is sized once per process; a second call (in
-        // tests, several commands run in one process) keeps the first size.
-        let _ = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build_global();
-    }
-    Ok(())
-}
 
 /// Prints the notebook's progress lines, in its order, unless quiet; a
 /// divergence is a warning on stderr, quiet or not.
@@ -89,17 +68,16 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     let cfg = args.config.resolve()?;
     let device = runtime(&args.runtime)?;
     let engine = Engine::resolve(&cfg, device)?;
-    let out = args
+    let run = args
         .out
         .clone()
-        .unwrap_or_else(|| PathBuf::from(format!("results/train-seed{}", cfg.run.seed)));
+        .map_or_else(|| RunFolder::default_for(&cfg), RunFolder::new);
     if args.inspect {
         check_ideal(&cfg)?;
     }
-    output::prepare_dir(&out)?;
-    let inspect_out = super::inspect::default_out(&out);
+    run.prepare()?;
     if args.inspect {
-        output::prepare_dir(&inspect_out)?;
+        output::prepare_dir(&run.inspect_dir())?;
     }
     let quiet = args.runtime.quiet;
     if !quiet {
@@ -116,8 +94,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let printer = notebook_printer(quiet, cfg.data.num_classes);
     let outcome = experiment::run(&cfg, device, engine, printer)?;
-    write_run(
-        &out,
+    run.write(
         &cfg,
         &Metrics::new(&outcome, cfg.data.num_classes, device, engine),
         &outcome,
@@ -132,65 +109,20 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             s.training,
             s.training / cfg.training.epochs as f64,
             s.analysis_train + s.analysis_test,
-            out.display()
+            run.dir().display()
         )?;
     }
     if args.inspect {
         // `experiment::run` keeps no data; its test set is drawn again,
         // identically, from the config's seed.
         let test_data = experiment::test_set(&cfg, Device::Cpu)?;
-        super::inspect::inspect_into(&cfg, &outcome.weights, &test_data, &inspect_out, quiet)?;
-    }
-    Ok(())
-}
-
-/// Writes every file of a finished run into `out`.
-fn write_run(
-    out: &Path,
-    cfg: &Config,
-    metrics: &Metrics,
-    outcome: &Outcome,
-    plots: bool,
-) -> Result<()> {
-    #[derive(Serialize)]
-    struct LossRow {
-        epoch: usize,
-        loss: f64,
-        seconds: f64,
-    }
-    output::write_json(&out.join("config.json"), cfg)?;
-    let loss = outcome.loss.iter().zip(&outcome.seconds.epochs).enumerate();
-    output::write_csv_rows(
-        &out.join("loss.csv"),
-        loss.map(|(e, (&loss, &seconds))| LossRow {
-            epoch: e + 1,
-            loss,
-            seconds,
-        }),
-    )?;
-    for (label, analysis) in [("train", &outcome.train), ("test", &outcome.test)] {
-        write_confusion(out, label, analysis)?;
-    }
-    metrics.write(&out.join("metrics.json"))?;
-    output::save_weights(&out.join("weights.safetensors"), &outcome.weights)?;
-    if plots {
-        // A training that diverged in its first epoch has no loss to draw.
-        if !outcome.loss.is_empty() {
-            plots::loss_curve(&outcome.loss, &out.join("loss"))?;
-        }
-        for (label, analysis) in [("Train", &outcome.train), ("Test", &outcome.test)] {
-            let confusion = analysis.confusion_normalised();
-            plots::analysis_figure(
-                &plots::AnalysisFigure {
-                    label,
-                    num_classes: cfg.data.num_classes,
-                    ipd_true_deg: &analysis.ipd_true_deg,
-                    ipd_estimated_deg: &analysis.ipd_estimated_deg,
-                    confusion: &confusion,
-                },
-                &out.join(format!("analysis_{}", label.to_lowercase())),
-            )?;
-        }
+        super::inspect::inspect_into(
+            &cfg,
+            &outcome.weights,
+            &test_data,
+            &run.inspect_dir(),
+            quiet,
+        )?;
     }
     Ok(())
 }
@@ -236,19 +168,6 @@ pub fn stimulus(args: &StimulusArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_confusion(out: &Path, label: &str, analysis: &Analysis) -> Result<()> {
-    output::write_matrix_csv(
-        &out.join(format!("confusion_{label}.csv")),
-        "counts",
-        &analysis.confusion,
-    )?;
-    output::write_matrix_csv(
-        &out.join(format!("confusion_{label}_normalised.csv")),
-        "probability",
-        &analysis.confusion_normalised(),
-    )
-}
-
 #[derive(Serialize)]
 struct EvalReport<'a> {
     weights: String,
@@ -262,7 +181,7 @@ pub fn eval(args: &EvalArgs) -> Result<()> {
     let mut config_args = args.config.clone();
     // Weights remember the shapes they were trained with: start from the
     // config saved beside them unless told otherwise.
-    let beside = args.weights.with_file_name("config.json");
+    let beside = config_beside(&args.weights);
     if config_args.file.is_none() && beside.is_file() {
         config_args.file = Some(beside);
     }

@@ -2,67 +2,40 @@
 //! limit of a stimulus), on top of `snnloc::inspect`. Both run on the CPU
 //! and without training.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-use anyhow::{ensure, Context, Result};
+use anyhow::Result;
 use tch::Device;
 
-use super::commands::set_threads;
 use super::present::say;
+use super::runtime::set_threads;
 use super::{IdealArgs, InspectArgs};
 use snnloc::config::{Config, PhaseOffset};
 use snnloc::experiment::test_set;
-use snnloc::inspect::{
-    check_ideal, ideal_limits, inspect, summary_rows, write_csvs, write_figures, IdealLimits,
-    IdealResult, Inspection, DEFAULT_PHASE_POINTS, IDEAL_SUMMARY_CSV,
-};
+use snnloc::ideal::{check_ideal, ideal_limits, IdealLimits, IdealResult, DEFAULT_PHASE_POINTS};
+use snnloc::inspect::ideal_rows::summary_rows;
+use snnloc::inspect::tables::IDEAL_SUMMARY_CSV;
+use snnloc::inspect::{inspect, write_csvs, write_figures, Inspection};
 use snnloc::model::Weights;
 use snnloc::output;
+use snnloc::run_folder::RunFolder;
 use snnloc::stimulus::Dataset;
-
-/// The folder `inspect` writes into when not told: `<run>/inspect`.
-pub fn default_out(run_dir: &Path) -> PathBuf {
-    run_dir.join("inspect")
-}
 
 pub fn inspect_run(args: &InspectArgs) -> Result<()> {
     set_threads(args.cpu.threads)?;
-    let dir = &args.run_dir;
-    ensure!(
-        dir.is_dir(),
-        "run folder {}: no such folder (give the --out folder of a snnloc train run)",
-        dir.display()
-    );
-    let mut cfg = read_run_config(dir)?;
+    let run = RunFolder::new(&args.run_dir);
+    let mut cfg = run.read_config()?;
     if let Some(seed) = args.seed {
         cfg.run.seed = seed;
     }
     cfg.validate()?;
     check_ideal(&cfg)?;
-    let weights_file = dir.join("weights.safetensors");
-    ensure!(
-        weights_file.is_file(),
-        "run folder {}: no weights.safetensors (did its training finish?)",
-        dir.display()
-    );
-    let weights = output::load_weights(&weights_file, &cfg, Device::Cpu)?;
-    let out = args.out.clone().unwrap_or_else(|| default_out(dir));
+    let weights = run.read_weights(&cfg, Device::Cpu)?;
+    let out = args.out.clone().unwrap_or_else(|| run.inspect_dir());
     output::prepare_dir(&out)?;
     let data = test_set(&cfg, Device::Cpu)?;
     inspect_into(&cfg, &weights, &data, &out, args.cpu.quiet)
-}
-
-fn read_run_config(dir: &Path) -> Result<Config> {
-    let path = dir.join("config.json");
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "run folder {}: cannot read config.json (give the --out folder of a snnloc train run)",
-            dir.display()
-        )
-    })?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a snnloc config.json", path.display()))
 }
 
 /// Inspects `w` on `data`, writes the CSVs and figures into `out` and,

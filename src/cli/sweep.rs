@@ -1,63 +1,16 @@
 //! `sweep` and `sweep-merge`: flags in, the library's sweep out, with each
 //! run a child `snnloc train` of this very executable.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::atomic::AtomicUsize;
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use super::commands::runtime;
 use super::present::say;
+use super::runtime::runtime;
 use super::{SweepArgs, SweepMergeArgs};
-use snnloc::config::Config;
-use snnloc::sweep::{self, Launcher, Shard, SweepSpec};
-
-/// Runs each job as `snnloc train --config <run>/config.json --out <run>`.
-struct ChildTrain {
-    exe: PathBuf,
-    device: String,
-    threads: Option<usize>,
-    /// Adds `--inspect`.
-    inspect: bool,
-}
-
-impl Launcher for ChildTrain {
-    fn command(&self, config: &Path, out: &Path) -> Command {
-        let mut command = Command::new(&self.exe);
-        command
-            .arg("train")
-            .arg("--config")
-            .arg(config)
-            .arg("--out")
-            .arg(out)
-            .args(["--no-plots", "--quiet", "--device", &self.device]);
-        if let Some(threads) = self.threads {
-            command.args(["--threads", &threads.to_string()]);
-        }
-        if self.inspect {
-            command.arg("--inspect");
-        }
-        command
-    }
-
-    fn rerun(&self, cfg: &Config, swept: &[&str]) -> String {
-        train_command(cfg, swept)
-    }
-}
-
-/// The `snnloc train` command line that reproduces a run on its own: every
-/// option that differs from the defaults, and always the seed and the swept
-/// options.
-pub fn train_command(cfg: &Config, swept: &[&str]) -> String {
-    let flags = cfg.differences(&[&["seed"], swept].concat());
-    let flags = flags
-        .iter()
-        .map(|(def, value)| format!(" --{} {value}", def.name));
-    format!("snnloc train{}", flags.collect::<String>())
-}
+use snnloc::sweep::{self, train_command, Shard, SweepSpec};
 
 /// Splits the cores among parallel runs: libtorch gives every process a
 /// thread per core, and OpenMP threads spin-waiting on oversubscribed cores
@@ -98,7 +51,7 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
         signal_hook::flag::register_usize(signal, Arc::clone(&stop), signal as usize)
             .context("cannot catch SIGINT and SIGTERM")?;
     }
-    let launcher = ChildTrain {
+    let launcher = sweep::TrainProcess {
         exe: std::env::current_exe().context("cannot find the snnloc executable to run")?,
         device: args.runtime.device.clone(),
         threads: args.runtime.threads.or_else(|| threads_per_job(args.jobs)),

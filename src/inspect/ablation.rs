@@ -9,8 +9,8 @@ use anyhow::Result;
 use tch::{Device, Tensor};
 
 use super::forward::{predict, Recording};
-use super::Score;
 use crate::config::Config;
+use crate::labels::Score;
 
 /// The network's score intact, with each unit silenced alone, and with
 /// more and more units silenced.

@@ -4,10 +4,10 @@
 use anyhow::{ensure, Result};
 use tch::{Device, Kind, Tensor};
 
-use super::degrees;
 use super::forward::Recording;
 use crate::config::Config;
 use crate::engine::reference::hidden_layer;
+use crate::labels::degrees;
 use crate::model::Weights;
 use crate::stimulus::Dataset;
 

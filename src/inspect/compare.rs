@@ -1,9 +1,9 @@
 //! The network beside the ideal observer, on the same samples.
 
 use super::forward::Recording;
-use super::ideal::{IdealLimits, IdealResult};
-use super::Score;
 use crate::config::Config;
+use crate::ideal::{IdealLimits, IdealResult};
+use crate::labels::Score;
 
 /// Which of two classifiers get each sample right.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
-use super::tables::class_ipd_deg;
-use super::{Activity, ClassComparison, HiddenTuning, Inspection, OutputTuning, Score, WeightMaps};
+use super::{Activity, ClassComparison, HiddenTuning, Inspection, OutputTuning, WeightMaps};
 use crate::analysis::chance_level;
 use crate::config::Config;
+use crate::labels::class_ipd_deg;
+use crate::labels::Score;
 use crate::output::create_dir;
 use crate::plots::{
     ablation_figure, activity_figure, comparison_figure, rates_figure, tuning_grid,

@@ -7,9 +7,9 @@
 use anyhow::{ensure, Context, Result};
 use tch::{Device, Kind, Tensor};
 
-use super::labelled_ipds;
 use crate::config::Config;
 use crate::engine::reference::{hidden_layer, readout_layer};
+use crate::labels::labelled_ipds;
 use crate::model::readout::scores;
 use crate::model::{batch_and_steps, ReadoutParams, Weights};
 use crate::stimulus::Dataset;

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
-use super::tables::class_ipd_deg;
-use super::{degrees, Agreement, Comparison, IdealLimits, IdealResult, Recording, Score};
+use super::{Agreement, Comparison, Recording};
 use crate::config::Config;
+use crate::ideal::{IdealLimits, IdealResult};
+use crate::labels::{class_ipd_deg, degrees, Score};
 
 /// `ideal_summary.csv`: one classifier on the whole data set.
 #[derive(Clone, Debug, PartialEq, Serialize)]

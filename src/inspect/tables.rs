@@ -8,9 +8,9 @@ use anyhow::Result;
 use serde::Serialize;
 
 use super::ideal_rows::{class_rows, sample_rows, summary_rows};
-use super::{degrees, Ablation, Activity, HiddenTuning, Inspection, OutputTuning, WeightMaps};
+use super::{Ablation, Activity, HiddenTuning, Inspection, OutputTuning, WeightMaps};
 use crate::config::Config;
-use crate::labels::continuise;
+use crate::labels::class_ipd_deg;
 use crate::output::{create_dir, write_csv_rows};
 
 pub const HIDDEN_TUNING_CSV: &str = "hidden_tuning.csv";
@@ -162,10 +162,6 @@ pub struct CumulativeRow {
     pub accuracy_pct: f64,
     pub abs_error_deg: f64,
     pub midpoint_error_deg: f64,
-}
-
-pub(super) fn class_ipd_deg(class: usize, num_classes: usize) -> f64 {
-    degrees(continuise(class as i64, num_classes))
 }
 
 pub fn hidden_tuning_rows(cfg: &Config, tuning: &HiddenTuning) -> Vec<HiddenTuningRow> {

@@ -5,10 +5,11 @@ use anyhow::Result;
 use tch::{Kind, Tensor};
 
 use super::forward::{recorded_scores, Recording};
-use super::{class_width_deg, degrees, rows};
 use crate::analysis::mean_std;
 use crate::config::Config;
+use crate::host::rows;
 use crate::labels::continuise;
+use crate::labels::{class_width_deg, degrees};
 
 /// One quantity over the samples of one true class.
 #[derive(Clone, Copy, Debug, PartialEq)]

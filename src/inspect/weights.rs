@@ -4,8 +4,9 @@
 use anyhow::{ensure, Result};
 use tch::{Device, Tensor};
 
-use super::{degrees, rows};
 use crate::config::Config;
+use crate::host::rows;
+use crate::labels::degrees;
 use crate::model::Weights;
 use crate::stimulus::phase_delays;
 

@@ -13,7 +13,7 @@ use tch::Device;
 use super::spec::SweepSpec;
 use crate::config::Config;
 use crate::experiment::test_set;
-use crate::inspect::{check_ideal as check_config, ideal_limits, DEFAULT_PHASE_POINTS};
+use crate::ideal::{check_ideal as check_config, ideal_limits, DEFAULT_PHASE_POINTS};
 use crate::output;
 
 pub const IDEAL_FILE: &str = "ideal.csv";

@@ -3,7 +3,7 @@
 //! run, and libtorch's global state (seed, threads) is fresh for each.
 
 use std::io::{IsTerminal, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
@@ -16,6 +16,7 @@ use super::lock::FolderLock;
 use super::spec::Job;
 use crate::config::Config;
 use crate::output;
+use crate::run_folder::RunFolder;
 
 /// How to start a training process; the program that runs sweeps knows.
 pub trait Launcher: Sync {
@@ -36,7 +37,7 @@ pub struct Task {
     pub job: Job,
     pub config: Config,
     /// The run's own folder; the child writes its results there.
-    pub dir: PathBuf,
+    pub run: RunFolder,
     /// The command that repeats the run on its own.
     pub rerun: String,
 }
@@ -129,14 +130,14 @@ fn spawn(
     task: &Task,
     lock: &FolderLock,
 ) -> std::result::Result<Child, String> {
-    let dir = &task.dir;
+    let dir = task.run.dir();
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     }
     output::create_dir(dir)
-        .and_then(|()| output::write_json(&dir.join("config.json"), &task.config))
+        .and_then(|()| task.run.write_config(&task.config))
         .map_err(|e| crate::error::one_line(&e))?;
-    let mut command = launcher.command(&dir.join("config.json"), dir);
+    let mut command = launcher.command(&task.run.config_path(), dir);
     command
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use super::ideal::{update_ideal, IdealRecord};
+use super::ideal::IdealRecord;
 use super::records::{RunRecord, METRICS, SUMMARY_COLUMNS};
 use super::spec::SweepSpec;
 use crate::analysis::mean_std;
@@ -154,7 +154,7 @@ pub fn x_axis(spec: &SweepSpec) -> (Vec<f64>, String) {
     }
 }
 
-fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
+pub(super) fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
     let mut out = csv::Writer::from_writer(Vec::new());
     if summaries.is_empty() {
         let fixed = [
@@ -181,7 +181,11 @@ fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
 
 /// The notebook's two error-bar figures and the class-midpoint error, with
 /// bars across repeats, and the ideal observer as dashed lines when kept.
-fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Result<()> {
+pub(super) fn write_figures(
+    dir: &Path,
+    spec: &SweepSpec,
+    summaries: &[ValueSummary],
+) -> Result<()> {
     let (_, x_label) = x_axis(spec);
     let x: Vec<f64> = summaries.iter().map(|s| s.x).collect();
     type Column = fn(&IdealRecord) -> Option<f64>;
@@ -254,32 +258,4 @@ fn write_figures(dir: &Path, spec: &SweepSpec, summaries: &[ValueSummary]) -> Re
         sweep_figure(&x_label, y_label, &series, &references, &dir.join(stem))?;
     }
     Ok(())
-}
-
-/// Rewrites summary.csv and, when any run finished, the figures: error
-/// bars against the value, or a grid's heatmaps. With `ideal` (the records
-/// known so far; see `ideal`), every value of the summary gets its ideal
-/// observer, computed if not yet known.
-pub fn write_results(
-    dir: &Path,
-    spec: &SweepSpec,
-    rows: &[RunRecord],
-    ideal: Option<Vec<IdealRecord>>,
-) -> Result<()> {
-    let mut summaries = summarise(spec, rows);
-    if let Some(known) = ideal {
-        let values: Vec<usize> = summaries.iter().map(|s| s.value_index).collect();
-        let records = update_ideal(dir, spec, &values, known)?;
-        for (summary, record) in summaries.iter_mut().zip(records) {
-            summary.ideal = Some(record);
-        }
-    }
-    write_summary(&dir.join(SUMMARY_FILE), &summaries)?;
-    if summaries.is_empty() {
-        return Ok(());
-    }
-    match &spec.second {
-        None => write_figures(dir, spec, &summaries),
-        Some(_) => super::grid::write_heatmaps(dir, spec, &summaries),
-    }
 }

@@ -11,6 +11,9 @@ use crate::common::{
 use snnloc::config::{Config, Readout, Reset};
 use snnloc::engine::Engine;
 use snnloc::experiment::test_set;
+use snnloc::ideal::*;
+use snnloc::inspect::figures::*;
+use snnloc::inspect::tables::*;
 use snnloc::inspect::*;
 use snnloc::model::{DaleSigns, Weights};
 use snnloc::spikes::Spikes;

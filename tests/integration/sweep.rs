@@ -14,36 +14,19 @@ use crate::common::{
 };
 use snnloc::config::Config;
 use snnloc::engine::Engine;
-use snnloc::sweep::{self, Launcher, Options, Shard, SweepSpec};
+use snnloc::sweep::{self, Options, Shard, SweepSpec, TrainProcess};
 use tch::Device;
 
 const EXE: &str = env!("CARGO_BIN_EXE_snnloc");
 
 /// Starts each run as `snnloc train`, as the program's own sweep does, or
 /// as `exe` when that is another program.
-struct Child {
-    exe: &'static str,
-}
-
-impl Launcher for Child {
-    fn command(&self, config: &Path, out: &Path) -> std::process::Command {
-        let mut command = std::process::Command::new(self.exe);
-        command
-            .arg("train")
-            .arg("--config")
-            .arg(config)
-            .arg("--out")
-            .arg(out);
-        command.args(["--no-plots", "--quiet", "--device", "cpu", "--threads", "1"]);
-        command
-    }
-
-    fn rerun(&self, cfg: &Config, swept: &[&str]) -> String {
-        let flags = cfg.differences(&[&["seed"], swept].concat());
-        let flags = flags
-            .iter()
-            .map(|(def, value)| format!(" --{} {value}", def.name));
-        format!("snnloc train{}", flags.collect::<String>())
+fn child(exe: &str) -> TrainProcess {
+    TrainProcess {
+        exe: exe.into(),
+        device: "cpu".into(),
+        threads: Some(1),
+        inspect: false,
     }
 }
 
@@ -72,7 +55,7 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
         &Options {
             out: out.clone(),
             shard: Shard::ALL,
-            launcher: &Child { exe: EXE },
+            launcher: &child(EXE),
             jobs: 2,
             max_runs: None,
             force: false,
@@ -351,7 +334,7 @@ fn a_failing_run_is_reported_and_leaves_no_row() {
             out: out.clone(),
             shard: Shard::ALL,
             // Exits 1 without training, as a crashing run would.
-            launcher: &Child { exe: "false" },
+            launcher: &child("false"),
             jobs: 1,
             max_runs: None,
             force: false,

@@ -1,48 +1,20 @@
-//! Parameter sweeps, the notebook's "Project" section done robustly: train
-//! independently `repeats` times for every value of one parameter, record
-//! each run as it ends, and summarise mean ± std across repeats.
-//!
-//! A sweep folder holds `sweep.lock` (one process at a time), `sweep.json`
-//! (the definition), `runs.csv` (one row per finished run, appended and
-//! synced as runs end), `summary.csv`, the figures `sweep_accuracy`,
-//! `sweep_abs_error` and `sweep_midpoint_error`, `ideal.csv` when the sweep
-//! keeps the ideal observer (`ideal`), and `runs/<value>-<repeat>/` with
-//! each run's own files. Re-running the same sweep on the folder resumes
-//! it; `shard` splits it over machines and `merge` joins shards.
+//! One call of a sweep: take the folder, plan the jobs not yet done, run
+//! them as child processes, record each as it ends, and write the summary.
 
-mod grid;
-mod ideal;
-mod lock;
-mod records;
-mod runner;
-mod spec;
-mod summary;
-
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{bail, Result};
 
-pub use ideal::{check_ideal, read_ideal, IdealRecord, IDEAL_FILE};
-pub use lock::LOCK_FILE;
-pub use records::{read_runs, RunRecord, METRICS, RUNS_FILE};
-pub use runner::Launcher;
-pub use spec::{derive_seed, parse_values, Job, Shard, SweepFile, SweepSpec};
-pub use summary::{
-    summarise, x_axis, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, MIDPOINT_ERROR_FIGURE,
-    SUMMARY_FILE,
-};
-
-use crate::output;
-use lock::FolderLock;
-use records::{unique_rows, write_runs, RunsLog};
-use runner::{Progress, Task};
-use summary::write_results;
-
-pub const SWEEP_FILE: &str = "sweep.json";
-/// Each run's own folder, `runs/<value-index>-<repeat>`.
-pub const RUNS_DIR: &str = "runs";
+use super::folder::{claim_folder, run_dir};
+use super::ideal::{read_ideal, IDEAL_FILE};
+use super::lock::FolderLock;
+use super::records::{read_runs, unique_rows, RunRecord, RunsLog, RUNS_FILE};
+use super::results::write_results;
+use super::runner::{self, Launcher, Progress, Task};
+use super::spec::{Job, Shard, SweepFile, SweepSpec};
+use crate::run_folder::RunFolder;
 
 /// How to run a sweep, beyond what it is.
 pub struct Options<'a> {
@@ -227,7 +199,7 @@ fn plan(spec: &SweepSpec, opts: &Options, done: &[RunRecord]) -> Result<Plan> {
         .map(|job| {
             let config = spec.config(&job)?;
             Ok(Task {
-                dir: run_dir(&opts.out, &job),
+                run: RunFolder::new(run_dir(&opts.out, &job)),
                 rerun: opts.launcher.rerun(&config, &spec.params()),
                 config,
                 job,
@@ -239,16 +211,6 @@ fn plan(spec: &SweepSpec, opts: &Options, done: &[RunRecord]) -> Result<Plan> {
         already_done,
         tasks,
     })
-}
-
-/// The folder of one run: `runs/<value-index>-<repeat>`, in a grid
-/// `runs/<value-index>-<value2-index>-<repeat>`.
-pub fn run_dir(out: &Path, job: &Job) -> PathBuf {
-    let cell = match job.value2_index {
-        None => job.value_index.to_string(),
-        Some(j) => format!("{}-{j}", job.value_index),
-    };
-    out.join(RUNS_DIR).join(format!("{cell}-{}", job.repeat))
 }
 
 /// Appends a finished run to runs.csv and reports it; a failed run is only
@@ -269,7 +231,7 @@ fn record(
         job.repeat,
         job.seed
     );
-    let metrics = task.dir.join("metrics.json");
+    let metrics = task.run.metrics_path();
     let row = result.and_then(|seconds| {
         RunRecord::from_run(job, spec, &metrics, seconds, task.rerun.clone())
             .map_err(|e| crate::error::one_line(&e))
@@ -290,132 +252,4 @@ fn record(
             Ok(None)
         }
     }
-}
-
-/// What `merge` combined.
-#[derive(Debug, PartialEq, Eq)]
-pub struct MergeReport {
-    /// Jobs of the whole sweep.
-    pub total: usize,
-    /// Jobs found in the shards.
-    pub merged: usize,
-}
-
-/// Combines the folders of one sweep's shards (or partial copies of it)
-/// into `out`: the union of their runs.csv rows, a summary and figures.
-/// `out` becomes a folder of the whole sweep (shard 0/1), so running the
-/// sweep on it again runs whatever jobs are still missing. The ideal
-/// observer is kept with `ideal` or when a folder already keeps it, from
-/// the shards' records where they have them.
-pub fn merge(out: &Path, dirs: &[PathBuf], ideal: bool) -> Result<MergeReport> {
-    let Some(first) = dirs.first() else {
-        bail!("sweep-merge needs at least one sweep folder");
-    };
-    let spec = read_sweep_file(first)?.spec;
-    let (mut rows, mut known_ideal) = (Vec::new(), Vec::new());
-    for dir in dirs {
-        let file = read_sweep_file(dir)?;
-        if file.spec != spec {
-            let difference = spec::first_difference(
-                &serde_json::to_value(&spec)?,
-                &serde_json::to_value(&file.spec)?,
-            )
-            .unwrap_or_default();
-            bail!(
-                "{} and {} are not shards of the same sweep ({difference})",
-                first.display(),
-                dir.display()
-            );
-        }
-        rows.extend(read_runs(&dir.join(RUNS_FILE), &spec)?);
-        known_ideal.extend(read_ideal(dir, &spec)?);
-    }
-    let rows = unique_rows(rows)?;
-    let _lock = FolderLock::take(out)?;
-    claim_folder(
-        out,
-        &SweepFile {
-            spec: spec.clone(),
-            shard: Shard::ALL,
-        },
-        false,
-    )?;
-    write_runs(&out.join(RUNS_FILE), &rows)?;
-    known_ideal.extend(read_ideal(out, &spec)?);
-    let keep_ideal = ideal || !known_ideal.is_empty() || out.join(IDEAL_FILE).exists();
-    write_results(out, &spec, &rows, keep_ideal.then_some(known_ideal))?;
-    Ok(MergeReport {
-        total: spec.job_count(),
-        merged: rows.len(),
-    })
-}
-
-fn read_sweep_file(dir: &Path) -> Result<SweepFile> {
-    let path = dir.join(SWEEP_FILE);
-    let text = fs::read_to_string(&path)
-        .with_context(|| format!("{}: not a sweep folder (no {SWEEP_FILE})", dir.display()))?;
-    serde_json::from_str(&text)
-        .with_context(|| format!("{}: not a snnloc {SWEEP_FILE}", path.display()))
-}
-
-/// Makes `out` the folder of this sweep: a new folder gets `sweep.json`; a
-/// folder of the same sweep is resumed; one of a different sweep is an
-/// error, or with `force` has its results deleted first.
-fn claim_folder(out: &Path, file: &SweepFile, force: bool) -> Result<()> {
-    let path = out.join(SWEEP_FILE);
-    let conflict = match fs::read_to_string(&path) {
-        Ok(text) => {
-            let stored: serde_json::Value = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not a snnloc {SWEEP_FILE}", path.display()))?;
-            // Through text, as the stored file went, so floats compare alike.
-            let wanted = serde_json::from_str(&serde_json::to_string(file)?)?;
-            match spec::first_difference(&stored, &wanted) {
-                None => return Ok(()),
-                Some(difference) => {
-                    format!("a different sweep ({difference}; stored vs requested)")
-                }
-            }
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !out.join(RUNS_FILE).exists() {
-                output::create_dir(out)?;
-                return output::write_json(&path, file);
-            }
-            format!("a {RUNS_FILE} but no {SWEEP_FILE}")
-        }
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    if !force {
-        bail!(
-            "`out` {} holds {conflict}; choose another `out`, or add `force` to delete its results",
-            out.display()
-        );
-    }
-    discard_results(out)?;
-    output::write_json(&path, file)
-}
-
-/// Deletes what a sweep wrote into `out`, and nothing else.
-fn discard_results(out: &Path) -> Result<()> {
-    let figures = [ACCURACY_FIGURE, ABS_ERROR_FIGURE, MIDPOINT_ERROR_FIGURE]
-        .into_iter()
-        .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")]);
-    let files = [SWEEP_FILE, RUNS_FILE, SUMMARY_FILE, IDEAL_FILE]
-        .into_iter()
-        .map(String::from)
-        .chain(figures)
-        .chain(grid::heatmap_files());
-    for name in files {
-        let path = out.join(name);
-        if path.exists() {
-            fs::remove_file(&path)
-                .with_context(|| format!("`force`: cannot delete {}", path.display()))?;
-        }
-    }
-    let runs = out.join(RUNS_DIR);
-    if runs.exists() {
-        fs::remove_dir_all(&runs)
-            .with_context(|| format!("`force`: cannot delete {}", runs.display()))?;
-    }
-    Ok(())
 }

@@ -37,8 +37,9 @@ use anyhow::{ensure, Context, Result};
 use rayon::prelude::*;
 use tch::{Device, Kind, Tensor};
 
-use super::{degrees, labelled_ipds, rows, Score};
 use crate::config::{Config, PhaseOffset};
+use crate::host::rows;
+use crate::labels::{degrees, labelled_ipds, Score};
 use crate::stimulus::{firing_probabilities, Dataset};
 
 /// Phase grid points by default: a 1° grid.

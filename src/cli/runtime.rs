@@ -1,0 +1,30 @@
+//! The flags every command shares that set up libtorch: --device and
+//! --threads.
+
+use anyhow::Result;
+use tch::Device;
+
+use super::RuntimeArgs;
+use snnloc::device::select_device;
+
+/// Applies --device and --threads.
+pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
+    set_threads(args.threads)?;
+    select_device(&args.device)
+}
+
+/// Applies --threads, when given, to both pools: libtorch's and rayon's
+/// (the stimulus generator's), so that `sweep --jobs N --threads 1` runs N
+/// threads in all. The stimulus does not depend on the thread count.
+pub fn set_threads(threads: Option<usize>) -> Result<()> {
+    if let Some(threads) = threads {
+        anyhow::ensure!(threads >= 1, "`threads` must be at least 1, got {threads}");
+        tch::set_num_threads(threads as i32);
+        // Rayon's global pool is sized once per process; a second call (in
+        // tests, several commands run in one process) keeps the first size.
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build_global();
+    }
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! The folder of one training run: the names of its files, writing a
+//! finished run into it and reading one back. `train` writes it, `eval`,
+//! `inspect` and sweeps read it, all through `RunFolder`, so that what a
+//! run folder is, and what reading a broken one says, is decided here.
+//!
+//! A run folder holds `config.json` (the config, as `--config` reads it),
+//! `loss.csv` (each epoch's mean loss and seconds), `metrics.json`
+//! (`metrics::Metrics`), `weights.safetensors` (`W1`, `W2`), the confusion
+//! matrices `confusion_{train,test}[_normalised].csv`, unless `--no-plots`
+//! the figures `loss` and `analysis_{train,test}` (PNG and SVG), and with
+//! `--inspect` the folder `inspect/`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{ensure, Context, Result};
+use serde::Serialize;
+use tch::Device;
+
+use crate::analysis::Analysis;
+use crate::config::Config;
+use crate::experiment::Outcome;
+use crate::metrics::Metrics;
+use crate::model::Weights;
+use crate::output;
+use crate::plots;
+
+pub const CONFIG_FILE: &str = "config.json";
+pub const LOSS_FILE: &str = "loss.csv";
+pub const METRICS_FILE: &str = "metrics.json";
+pub const WEIGHTS_FILE: &str = "weights.safetensors";
+/// Where `train --inspect` and `inspect` write by default.
+pub const INSPECT_DIR: &str = "inspect";
+pub const LOSS_FIGURE: &str = "loss";
+
+/// One run's folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunFolder {
+    dir: PathBuf,
+}
+
+/// `loss.csv`: one row per epoch trained to its end.
+#[derive(Serialize)]
+struct LossRow {
+    epoch: usize,
+    loss: f64,
+    seconds: f64,
+}
+
+impl RunFolder {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        RunFolder { dir: dir.into() }
+    }
+
+    /// The folder `train` writes into when not told: one per seed.
+    pub fn default_for(cfg: &Config) -> Self {
+        Self::new(format!("results/train-seed{}", cfg.run.seed))
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join(CONFIG_FILE)
+    }
+
+    pub fn metrics_path(&self) -> PathBuf {
+        self.dir.join(METRICS_FILE)
+    }
+
+    pub fn weights_path(&self) -> PathBuf {
+        self.dir.join(WEIGHTS_FILE)
+    }
+
+    pub fn inspect_dir(&self) -> PathBuf {
+        self.dir.join(INSPECT_DIR)
+    }
+
+    /// Creates the folder and proves it writable, before any work.
+    pub fn prepare(&self) -> Result<()> {
+        output::prepare_dir(&self.dir)
+    }
+
+    /// Writes the config alone, as a sweep does for the run it starts.
+    pub fn write_config(&self, cfg: &Config) -> Result<()> {
+        output::write_json(&self.config_path(), cfg)
+    }
+
+    /// Writes every file of a finished run; `plots` adds the figures.
+    pub fn write(
+        &self,
+        cfg: &Config,
+        metrics: &Metrics,
+        outcome: &Outcome,
+        plots: bool,
+    ) -> Result<()> {
+        let out = &self.dir;
+        self.write_config(cfg)?;
+        let loss = outcome.loss.iter().zip(&outcome.seconds.epochs).enumerate();
+        output::write_csv_rows(
+            &out.join(LOSS_FILE),
+            loss.map(|(e, (&loss, &seconds))| LossRow {
+                epoch: e + 1,
+                loss,
+                seconds,
+            }),
+        )?;
+        for (label, analysis) in [("train", &outcome.train), ("test", &outcome.test)] {
+            write_confusion(out, label, analysis)?;
+        }
+        metrics.write(&self.metrics_path())?;
+        output::save_weights(&self.weights_path(), &outcome.weights)?;
+        if plots {
+            write_figures(out, cfg, outcome)?;
+        }
+        Ok(())
+    }
+
+    /// The run's config, refused with the way out when the folder is not a
+    /// run's.
+    pub fn read_config(&self) -> Result<Config> {
+        let dir = self.dir.display();
+        ensure!(
+            self.dir.is_dir(),
+            "run folder {dir}: no such folder (give the --out folder of a snnloc train run)"
+        );
+        let path = self.config_path();
+        let text = std::fs::read_to_string(&path).with_context(|| {
+            format!(
+                "run folder {dir}: cannot read {CONFIG_FILE} (give the --out folder of a snnloc train run)"
+            )
+        })?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{}: not a snnloc {CONFIG_FILE}", path.display()))
+    }
+
+    pub fn read_metrics(&self) -> Result<Metrics> {
+        Metrics::read(&self.metrics_path())
+    }
+
+    /// The run's weights, checked against `cfg`.
+    pub fn read_weights(&self, cfg: &Config, device: Device) -> Result<Weights> {
+        let path = self.weights_path();
+        ensure!(
+            path.is_file(),
+            "run folder {}: no {WEIGHTS_FILE} (did its training finish?)",
+            self.dir.display()
+        );
+        output::load_weights(&path, cfg, device)
+    }
+}
+
+/// The config saved beside a weights file, which `eval` starts from.
+pub fn config_beside(weights: &Path) -> PathBuf {
+    weights.with_file_name(CONFIG_FILE)
+}
+
+/// `confusion_<label>.csv` (counts) and `confusion_<label>_normalised.csv`
+/// (each true class's column a probability) in `dir`.
+pub fn write_confusion(dir: &Path, label: &str, analysis: &Analysis) -> Result<()> {
+    output::write_matrix_csv(
+        &dir.join(format!("confusion_{label}.csv")),
+        "counts",
+        &analysis.confusion,
+    )?;
+    output::write_matrix_csv(
+        &dir.join(format!("confusion_{label}_normalised.csv")),
+        "probability",
+        &analysis.confusion_normalised(),
+    )
+}
+
+fn write_figures(out: &Path, cfg: &Config, outcome: &Outcome) -> Result<()> {
+    // A training that diverged in its first epoch has no loss to draw.
+    if !outcome.loss.is_empty() {
+        plots::loss_curve(&outcome.loss, &out.join(LOSS_FIGURE))?;
+    }
+    for (label, analysis) in [("Train", &outcome.train), ("Test", &outcome.test)] {
+        let confusion = analysis.confusion_normalised();
+        plots::analysis_figure(
+            &plots::AnalysisFigure {
+                label,
+                num_classes: cfg.data.num_classes,
+                ipd_true_deg: &analysis.ipd_true_deg,
+                ipd_estimated_deg: &analysis.ipd_estimated_deg,
+                confusion: &confusion,
+            },
+            &out.join(format!("analysis_{}", label.to_lowercase())),
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,54 @@
+//! The launcher a sweep uses: each run a child `snnloc train`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use super::runner::Launcher;
+use crate::config::Config;
+
+/// Runs each job as `<exe> train --config <run>/config.json --out <run>
+/// --no-plots --quiet --device <device>`, plus `--threads` and `--inspect`
+/// when asked. `exe` is the snnloc executable (the program's own, or the
+/// one a test built).
+pub struct TrainProcess {
+    pub exe: PathBuf,
+    pub device: String,
+    pub threads: Option<usize>,
+    /// Adds `--inspect`.
+    pub inspect: bool,
+}
+
+impl Launcher for TrainProcess {
+    fn command(&self, config: &Path, out: &Path) -> Command {
+        let mut command = Command::new(&self.exe);
+        command
+            .arg("train")
+            .arg("--config")
+            .arg(config)
+            .arg("--out")
+            .arg(out)
+            .args(["--no-plots", "--quiet", "--device", &self.device]);
+        if let Some(threads) = self.threads {
+            command.args(["--threads", &threads.to_string()]);
+        }
+        if self.inspect {
+            command.arg("--inspect");
+        }
+        command
+    }
+
+    fn rerun(&self, cfg: &Config, swept: &[&str]) -> String {
+        train_command(cfg, swept)
+    }
+}
+
+/// The `snnloc train` command line that reproduces a run on its own: every
+/// option that differs from the defaults, and always the seed and the swept
+/// options.
+pub fn train_command(cfg: &Config, swept: &[&str]) -> String {
+    let flags = cfg.differences(&[&["seed"], swept].concat());
+    let flags = flags
+        .iter()
+        .map(|(def, value)| format!(" --{} {value}", def.name));
+    format!("snnloc train{}", flags.collect::<String>())
+}
