@@ -1,8 +1,8 @@
 //! The fused engine's backward pass, derived by hand.
 //!
 //! The readout `u_{t+1} = α_o·u_t + h2_t` is linear, so `∂L/∂h2_t` follows
-//! from `∂L/∂u` in one backward sweep; summed over time it is
-//! `k_t·∂L/∂m` with `k_t = Σ_{j<T-1-t} α_o^j`.
+//! from `∂L/∂u` in one backward sweep (`ReadoutScalars::back`); summed over
+//! time it is `k_t·∂L/∂m` (`ReadoutScalars::sum_weights`).
 //!
 //! For each hidden neuron, with the LIF step `v_{t+1} = f(v_t, s_t, h_t)` and
 //! `s_{t+1} = H(v_t - θ)` (`LifScalars::partials` gives `∂f/∂h = keep`,
@@ -22,6 +22,7 @@ use super::{Dims, Trace};
 use crate::config::Readout;
 use crate::host;
 use crate::model::lif::LifScalars;
+use crate::model::readout::ReadoutScalars;
 use crate::model::{LifParams, RateRegulariser, ReadoutParams};
 
 /// What the readout's backward pass hands to the hidden layer's.
@@ -39,17 +40,17 @@ pub(super) fn readout(
     p: &ReadoutParams,
     workers: &Workers,
 ) -> Result<FromReadout> {
-    let alpha = p.alpha as f32;
+    let r = ReadoutScalars::from(p);
     match p.kind {
-        Readout::Sum => summed(trace, dv, w2, alpha),
-        Readout::Max => through_time(trace, dv, w2, alpha, workers),
+        Readout::Sum => summed(trace, dv, w2, &r),
+        Readout::Max => through_time(trace, dv, w2, &r, workers),
     }
 }
 
 /// The summed readout: `∂L/∂u_t = ∂L/∂m` for every t, so the hidden spikes
 /// receive `k_t·q` with `q = ∂L/∂m·W2ᵀ`, and `∂L/∂W2 = S̃ᵀ·∂L/∂m` with
 /// `S̃ = Σ_t k_t·s_t`: no product over time at all.
-fn summed(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<FromReadout> {
+fn summed(trace: &Trace, dv: &[f32], w2: &Tensor, r: &ReadoutScalars) -> Result<FromReadout> {
     let Dims {
         batch,
         steps,
@@ -57,10 +58,7 @@ fn summed(trace: &Trace, dv: &[f32], w2: &Tensor, alpha: f32) -> Result<FromRead
         classes,
     } = trace.dims;
     let dm = |b: usize, c: usize| dv[b * steps * classes + c];
-    let mut k = vec![0f32; steps];
-    for t in (0..steps - 1).rev() {
-        k[t] = 1.0 + alpha * k[t + 1];
-    }
+    let k = r.sum_weights(steps);
     let w2 = w2.f_contiguous()?;
     let w2 = host::slice::<f32>(&w2)?;
     let spikes = host::slice::<f32>(&trace.s)?;
@@ -112,7 +110,7 @@ fn through_time(
     trace: &Trace,
     dv: &[f32],
     w2: &Tensor,
-    alpha: f32,
+    r: &ReadoutScalars,
     workers: &Workers,
 ) -> Result<FromReadout> {
     let Dims {
@@ -129,7 +127,7 @@ fn through_time(
             g[at(steps - 1, 0)..at(steps, 0)].fill(0.0);
             for t in (0..steps - 1).rev() {
                 for c in 0..classes {
-                    g[at(t, c)] = dv[at(t + 1, c)] + alpha * g[at(t + 1, c)];
+                    g[at(t, c)] = r.back(dv[at(t + 1, c)], g[at(t + 1, c)]);
                 }
             }
         }

@@ -15,6 +15,7 @@
 //! CPU only: `Engine::resolve` picks the reference engine on other devices.
 
 mod backward;
+mod libtorch;
 mod products;
 mod workers;
 
@@ -25,7 +26,7 @@ use super::Evaluation;
 use crate::config::Config;
 use crate::host;
 use crate::model::lif::LifScalars;
-use crate::model::readout;
+use crate::model::readout::{self, ReadoutScalars};
 use crate::model::{Gradients, LifParams, RateRegulariser, ReadoutParams, Weights};
 use crate::spikes::{self, ActiveInputs, SpikeSet, Spikes};
 use workers::Workers;
@@ -85,7 +86,7 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
     workers.each_item(samples, |((v, s), h)| lif_sample(&lif, v, s, h, hidden));
 
     let h2 = products::times(&s, products::Left::ZeroOne, &w.w2, workers)?;
-    let readout_alpha = ReadoutParams::new(cfg).alpha as f32;
+    let readout = ReadoutScalars::from(&ReadoutParams::new(cfg));
     let mut v_rec = host::empty::<f32>(&[batch, steps, classes])?;
     host::slice_mut::<f32>(&mut v_rec)?
         .chunks_mut(steps * classes)
@@ -95,7 +96,7 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
             for t in 0..steps - 1 {
                 for c in 0..classes {
                     u[(t + 1) * classes + c] =
-                        u[t * classes + c] * readout_alpha + h2[t * classes + c];
+                        readout.step(u[t * classes + c], h2[t * classes + c]);
                 }
             }
         });

@@ -4,25 +4,24 @@
 //! rows, inputs), so the thread count changes who computes a number, never
 //! how: the engine's numbers do not depend on it.
 //!
-//! The parts run on libtorch's own OpenMP team, through the entry point
-//! that `#pragma omp parallel` compiles to, found in the libgomp that
-//! libtorch loaded. Between parallel regions the team's threads spin for a
-//! while before they sleep, so the next region starts without waking one.
-//! Threads started per loop, or a rayon pool beside libtorch's, left a
-//! two-thread epoch slower than a one-thread one on a 2-core VM (0.33 to
-//! 0.42 s against 0.22 to 0.27 s): libtorch's OpenMP threads, spinning
-//! after its own parallel ops, took the cores from them, and starting a
-//! thread cost about 45 µs. LLVM's and Intel's OpenMP runtimes export the
-//! same entry point. Where there is none (a libtorch built without
-//! OpenMP), the parts run one after another on the calling thread; libtorch
-//! may then split the surrogate's sigmoid between threads of its own, at
-//! points that move the scalar tail, and such builds are not checked.
+//! The parts run on libtorch's own OpenMP team (`libtorch::omp_parallel`).
+//! Between parallel regions the team's threads spin for a while before they
+//! sleep, so the next region starts without waking one; threads of another
+//! pool would compete with those spinning threads for the cores
+//! (docs/performance.md has the measurements). LLVM's and Intel's OpenMP
+//! runtimes export the same entry point. Where there is none (a libtorch
+//! built without OpenMP), the parts run one after another on the calling
+//! thread; libtorch may then split the surrogate's sigmoid between threads
+//! of its own, at points that move the scalar tail, and such builds are not
+//! checked.
 
 use std::any::Any;
 use std::ffi::c_void;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
+
+use super::libtorch::{omp_parallel, Parallel};
 
 /// The engine's threads: as many as libtorch's setting (`--threads`).
 pub(super) struct Workers {
@@ -31,9 +30,11 @@ pub(super) struct Workers {
 
 impl Workers {
     pub(super) fn new() -> Workers {
-        Workers {
-            threads: tch::get_num_threads().max(1) as usize,
-        }
+        Self::with_threads(tch::get_num_threads().max(1) as usize)
+    }
+
+    pub(super) fn with_threads(threads: usize) -> Workers {
+        Workers { threads }
     }
 
     /// Items per part when `items` are shared out, one part per thread, in
@@ -123,22 +124,6 @@ impl Workers {
             fill(i * per, part)
         });
     }
-}
-
-/// libgomp's `GOMP_parallel(fn, data, num_threads, flags)`: runs `fn(data)`
-/// on each thread of a team of `num_threads`, the caller among them, and
-/// returns when all have.
-type Parallel = unsafe extern "C" fn(extern "C" fn(*mut c_void), *mut c_void, u32, u32);
-
-fn omp_parallel() -> Option<Parallel> {
-    static FOUND: OnceLock<Option<Parallel>> = OnceLock::new();
-    *FOUND.get_or_init(|| {
-        // SAFETY: dlsym only looks the name up among the loaded libraries.
-        let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"GOMP_parallel".as_ptr()) };
-        // SAFETY: where libgomp defines the name, it is this function (the
-        // GNU OpenMP ABI, stable since GCC 4.9).
-        (!symbol.is_null()).then(|| unsafe { std::mem::transmute::<*mut c_void, Parallel>(symbol) })
-    })
 }
 
 /// What each of the team's threads runs, and the first panic among them.

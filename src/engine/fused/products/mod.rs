@@ -7,14 +7,15 @@
 //! Float sums depend on their order, so every product here fixes one, and
 //! none leaves it to libtorch: MKL's order depends on the thread count (with
 //! two threads it splits a sum of 6,400 steps in two) and, on CPUs without
-//! AVX-512, on how the rows fall between threads. The order is the one
-//! measured for MKL's sgemm in libtorch 2.13 on AVX-512 x86 with one thread:
-//! each output is summed along the inner dimension by fused multiply-adds
-//! in blocks of 384 terms, each block from zero, the block sums added in
-//! order, and a remainder of 385 to 767 terms split into two halves. So the
-//! engine's numbers do not depend on the thread count on any machine, and on
-//! such CPUs they equal the reference engine's products bit for bit (the
-//! spikes are 0 or 1, and `fma(1, w, acc)` is `acc + w` rounded once).
+//! AVX-512, on how the rows fall between threads. Each output is summed
+//! along the inner dimension by fused multiply-adds in blocks of 384 terms,
+//! each block from zero, the block sums added in order, and a remainder of
+//! 385 to 767 terms split into two halves (`blocks`). So the engine's
+//! numbers do not depend on the thread count on any machine. The order is
+//! MKL's own one-thread order on AVX-512 CPUs, where the two engines then
+//! agree bit for bit (the spikes are 0 or 1, and `fma(1, w, acc)` is
+//! `acc + w` rounded once): a coupling to libtorch 2.13 that
+//! `super::libtorch` states and tests.
 
 use std::ops::Range;
 
