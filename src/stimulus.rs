@@ -307,10 +307,27 @@ widest_vectors! {
     /// `Thresholds::fill` at an integer power up to 64, where the envelope
     /// is `powi_by_squaring` rather than a call, so the loop runs in
     /// vectors.
-    fn integer_power_thresholds(thresholds: &Thresholds, power: u32, sin: f64, cos: f64, base: &[(f64, f64)], out: &mut [i64]) {
-        for (out, &(sb, cb)) in out.iter_mut().zip(base) {
-            *out = thresholds.with_envelope(sb * cos + cb * sin, |x| powi_by_squaring(x, power));
-        }
+    fn integer_power_thresholds = integer_power_thresholds_kernel(
+        thresholds: &Thresholds,
+        power: u32,
+        sin: f64,
+        cos: f64,
+        base: &[(f64, f64)],
+        out: &mut [i64],
+    );
+}
+
+#[inline(always)]
+fn integer_power_thresholds_kernel(
+    thresholds: &Thresholds,
+    power: u32,
+    sin: f64,
+    cos: f64,
+    base: &[(f64, f64)],
+    out: &mut [i64],
+) {
+    for (out, &(sb, cb)) in out.iter_mut().zip(base) {
+        *out = thresholds.with_envelope(sb * cos + cb * sin, |x| powi_by_squaring(x, power));
     }
 }
 

@@ -2,22 +2,21 @@
 //! release build targets baseline x86-64 (4-wide SSE2, no fused
 //! multiply-add), which would leave most of a modern core unused.
 
-/// Compiles `$name` for the widest vector unit the CPU has and picks that
-/// copy at run time. Float adds and fused multiply-adds work lane by lane, and
+/// Defines `$name`, which runs `$kernel` (an ordinary `#[inline(always)]`
+/// function, so that rustfmt and the reader see it as any other) compiled
+/// for the widest vector unit the CPU has, picking that copy at run time. Float adds and fused multiply-adds work lane by lane, and
 /// `mul_add` without the instruction calls libm's correctly rounded `fmaf`,
 /// so every copy gives the same bits.
 macro_rules! widest_vectors {
-    ($(#[$attr:meta])* fn $name:ident($($arg:ident: $ty:ty),*) $(-> $ret:ty)? $body:block) => {
+    ($(#[$attr:meta])* fn $name:ident = $kernel:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)?;) => {
         $(#[$attr])*
         fn $name($($arg: $ty),*) $(-> $ret)? {
-            #[inline(always)]
-            fn kernel($($arg: $ty),*) $(-> $ret)? $body
             #[cfg(target_arch = "x86_64")]
             {
                 #[target_feature(enable = "avx512f,avx512dq")]
-                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { kernel($($arg),*) }
+                unsafe fn avx512($($arg: $ty),*) $(-> $ret)? { $kernel($($arg),*) }
                 #[target_feature(enable = "avx2,fma")]
-                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { kernel($($arg),*) }
+                unsafe fn avx2($($arg: $ty),*) $(-> $ret)? { $kernel($($arg),*) }
                 // SAFETY: each copy runs only where the CPU has its features.
                 if std::is_x86_feature_detected!("avx512f") && std::is_x86_feature_detected!("avx512dq") {
                     return unsafe { avx512($($arg),*) };
@@ -26,7 +25,7 @@ macro_rules! widest_vectors {
                     return unsafe { avx2($($arg),*) };
                 }
             }
-            kernel($($arg),*)
+            $kernel($($arg),*)
         }
     };
 }

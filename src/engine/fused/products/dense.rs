@@ -57,28 +57,37 @@ pub(super) fn summed_over_rows(
 }
 
 widest_vectors! {
-    fn rows_times(x: &[f32], left: Left, w: &[Group], blocks: &[Range<usize>], out: &mut [f32]) {
-        let k = blocks.last().map_or(0, |b| b.end);
-        let groups = w.len() / k.max(1);
-        let n = out.len() / (x.len() / k.max(1)).max(1);
-        // Two rows side by side: each sum is a chain of dependent
-        // multiply-adds, so two chains keep the unit busy.
-        let paired = x.len() / (2 * k) * 2;
-        let (x, last_x) = x.split_at(paired * k);
-        let (out, last_out) = out.split_at_mut(paired * n);
-        for (x, out) in x.chunks_exact(2 * k).zip(out.chunks_exact_mut(2 * n)) {
-            for g in 0..groups {
-                let sums = row_sums([&x[..k], &x[k..]], left, w, groups, g, blocks);
-                for (out, sum) in out.chunks_exact_mut(n).zip(&sums) {
-                    put(out, g, sum);
-                }
+    fn rows_times = rows_times_kernel(
+        x: &[f32],
+        left: Left,
+        w: &[Group],
+        blocks: &[Range<usize>],
+        out: &mut [f32],
+    );
+}
+
+#[inline(always)]
+fn rows_times_kernel(x: &[f32], left: Left, w: &[Group], blocks: &[Range<usize>], out: &mut [f32]) {
+    let k = blocks.last().map_or(0, |b| b.end);
+    let groups = w.len() / k.max(1);
+    let n = out.len() / (x.len() / k.max(1)).max(1);
+    // Two rows side by side: each sum is a chain of dependent
+    // multiply-adds, so two chains keep the unit busy.
+    let paired = x.len() / (2 * k) * 2;
+    let (x, last_x) = x.split_at(paired * k);
+    let (out, last_out) = out.split_at_mut(paired * n);
+    for (x, out) in x.chunks_exact(2 * k).zip(out.chunks_exact_mut(2 * n)) {
+        for g in 0..groups {
+            let sums = row_sums([&x[..k], &x[k..]], left, w, groups, g, blocks);
+            for (out, sum) in out.chunks_exact_mut(n).zip(&sums) {
+                put(out, g, sum);
             }
         }
-        if !last_x.is_empty() {
-            for g in 0..groups {
-                let [sum] = row_sums([last_x], left, w, groups, g, blocks);
-                put(last_out, g, &sum);
-            }
+    }
+    if !last_x.is_empty() {
+        for g in 0..groups {
+            let [sum] = row_sums([last_x], left, w, groups, g, blocks);
+            put(last_out, g, &sum);
         }
     }
 }
@@ -112,24 +121,41 @@ fn row_sums<const R: usize>(
 }
 
 widest_vectors! {
-    fn columns_summed(x: &[f32], a: usize, columns: Range<usize>, g: &[Group], groups: usize, blocks: &[Range<usize>]) -> Vec<Group> {
-        let mut total = vec![ZERO; columns.len() * groups];
-        let mut sum = total.clone();
-        for (first, block) in blocks.iter().enumerate().map(|(i, b)| (i == 0, b)) {
-            sum.fill(ZERO);
-            for r in block.clone() {
-                let g = &g[r * groups..(r + 1) * groups];
-                for (j, sum) in columns.clone().zip(sum.chunks_exact_mut(groups)) {
-                    let xj = x[r * a + j];
-                    for (sum, g) in sum.iter_mut().zip(g) {
-                        multiply_add(sum, xj, g);
-                    }
+    fn columns_summed = columns_summed_kernel(
+        x: &[f32],
+        a: usize,
+        columns: Range<usize>,
+        g: &[Group],
+        groups: usize,
+        blocks: &[Range<usize>],
+    ) -> Vec<Group>;
+}
+
+#[inline(always)]
+fn columns_summed_kernel(
+    x: &[f32],
+    a: usize,
+    columns: Range<usize>,
+    g: &[Group],
+    groups: usize,
+    blocks: &[Range<usize>],
+) -> Vec<Group> {
+    let mut total = vec![ZERO; columns.len() * groups];
+    let mut sum = total.clone();
+    for (first, block) in blocks.iter().enumerate().map(|(i, b)| (i == 0, b)) {
+        sum.fill(ZERO);
+        for r in block.clone() {
+            let g = &g[r * groups..(r + 1) * groups];
+            for (j, sum) in columns.clone().zip(sum.chunks_exact_mut(groups)) {
+                let xj = x[r * a + j];
+                for (sum, g) in sum.iter_mut().zip(g) {
+                    multiply_add(sum, xj, g);
                 }
             }
-            for (total, sum) in total.iter_mut().zip(&sum) {
-                join(total, sum, first);
-            }
         }
-        total
+        for (total, sum) in total.iter_mut().zip(&sum) {
+            join(total, sum, first);
+        }
     }
+    total
 }

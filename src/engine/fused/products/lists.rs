@@ -61,27 +61,35 @@ pub(super) fn w1_gradient(
 }
 
 widest_vectors! {
-    fn sum_rows(rows: &[&[u16]], weights: &[Group], blocks: &[Range<usize>], out: &mut [f32]) {
-        let hidden = out.len() / rows.len().max(1);
-        let groups = hidden.div_ceil(GROUP);
-        for (pair, out) in rows.chunks(2).zip(out.chunks_mut(2 * hidden)) {
-            let (a, b) = (pair[0], pair.get(1).copied().unwrap_or(&[]));
-            for g in 0..groups {
-                let row = |i: u16| &weights[i as usize * groups + g];
-                let (mut total_a, mut total_b) = (ZERO, ZERO);
-                let (mut rest_a, mut rest_b) = (a, b);
-                for (n, block) in blocks.iter().enumerate() {
-                    let (terms_a, terms_b) = (
-                        take_below(&mut rest_a, block.end),
-                        take_below(&mut rest_b, block.end),
-                    );
-                    let (sum_a, sum_b) = two_sums((ZERO, ZERO), terms_a, terms_b, row);
-                    join(&mut total_a, &sum_a, n == 0);
-                    join(&mut total_b, &sum_b, n == 0);
-                }
-                for (out, total) in out.chunks_mut(hidden).zip([total_a, total_b]) {
-                    put(out, g, &total);
-                }
+    fn sum_rows = sum_rows_kernel(
+        rows: &[&[u16]],
+        weights: &[Group],
+        blocks: &[Range<usize>],
+        out: &mut [f32],
+    );
+}
+
+#[inline(always)]
+fn sum_rows_kernel(rows: &[&[u16]], weights: &[Group], blocks: &[Range<usize>], out: &mut [f32]) {
+    let hidden = out.len() / rows.len().max(1);
+    let groups = hidden.div_ceil(GROUP);
+    for (pair, out) in rows.chunks(2).zip(out.chunks_mut(2 * hidden)) {
+        let (a, b) = (pair[0], pair.get(1).copied().unwrap_or(&[]));
+        for g in 0..groups {
+            let row = |i: u16| &weights[i as usize * groups + g];
+            let (mut total_a, mut total_b) = (ZERO, ZERO);
+            let (mut rest_a, mut rest_b) = (a, b);
+            for (n, block) in blocks.iter().enumerate() {
+                let (terms_a, terms_b) = (
+                    take_below(&mut rest_a, block.end),
+                    take_below(&mut rest_b, block.end),
+                );
+                let (sum_a, sum_b) = two_sums((ZERO, ZERO), terms_a, terms_b, row);
+                join(&mut total_a, &sum_a, n == 0);
+                join(&mut total_b, &sum_b, n == 0);
+            }
+            for (out, total) in out.chunks_mut(hidden).zip([total_a, total_b]) {
+                put(out, g, &total);
             }
         }
     }
@@ -121,34 +129,51 @@ fn take_below<'a>(list: &mut &'a [u16], end: usize) -> &'a [u16] {
 }
 
 widest_vectors! {
-    fn sum_by_input(samples: &[StepsByInput], steps: usize, inputs: Range<usize>, terms: &[Group], groups: usize, blocks: &[Range<usize>]) -> Vec<Group> {
-        let mut total = vec![ZERO; inputs.len() * groups];
-        for (n, block) in blocks.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
-            // The block's rows are steps of consecutive samples of the batch.
-            let in_block = block.start / steps..(block.end - 1) / steps + 1;
-            for g in 0..groups {
-                for first in inputs.clone().step_by(2) {
-                    let mut sums = (ZERO, ZERO);
-                    for b in in_block.clone() {
-                        let row0 = b * steps;
-                        let within = block.start.max(row0) - row0..block.end.min(row0 + steps) - row0;
-                        let fired = |i: usize| match i < inputs.end {
-                            true => steps_within(samples[b].of(i), &within),
-                            false => &[][..],
-                        };
-                        let term = |t: u16| &terms[(row0 + t as usize) * groups + g];
-                        sums = two_sums(sums, fired(first), fired(first + 1), term);
-                    }
-                    for (i, sum) in [(first, sums.0), (first + 1, sums.1)] {
-                        if i < inputs.end {
-                            join(&mut total[(i - inputs.start) * groups + g], &sum, n == 0);
-                        }
+    fn sum_by_input = sum_by_input_kernel(
+        samples: &[StepsByInput],
+        steps: usize,
+        inputs: Range<usize>,
+        terms: &[Group],
+        groups: usize,
+        blocks: &[Range<usize>],
+    ) -> Vec<Group>;
+}
+
+#[inline(always)]
+fn sum_by_input_kernel(
+    samples: &[StepsByInput],
+    steps: usize,
+    inputs: Range<usize>,
+    terms: &[Group],
+    groups: usize,
+    blocks: &[Range<usize>],
+) -> Vec<Group> {
+    let mut total = vec![ZERO; inputs.len() * groups];
+    for (n, block) in blocks.iter().enumerate().filter(|(_, b)| !b.is_empty()) {
+        // The block's rows are steps of consecutive samples of the batch.
+        let in_block = block.start / steps..(block.end - 1) / steps + 1;
+        for g in 0..groups {
+            for first in inputs.clone().step_by(2) {
+                let mut sums = (ZERO, ZERO);
+                for b in in_block.clone() {
+                    let row0 = b * steps;
+                    let within = block.start.max(row0) - row0..block.end.min(row0 + steps) - row0;
+                    let fired = |i: usize| match i < inputs.end {
+                        true => steps_within(samples[b].of(i), &within),
+                        false => &[][..],
+                    };
+                    let term = |t: u16| &terms[(row0 + t as usize) * groups + g];
+                    sums = two_sums(sums, fired(first), fired(first + 1), term);
+                }
+                for (i, sum) in [(first, sums.0), (first + 1, sums.1)] {
+                    if i < inputs.end {
+                        join(&mut total[(i - inputs.start) * groups + g], &sum, n == 0);
                     }
                 }
             }
         }
-        total
     }
+    total
 }
 
 /// The steps of an ascending list that fall in `within`.
