@@ -125,3 +125,25 @@ pub fn mean_std(xs: &[f64]) -> (f64, f64) {
     let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
     (mean, var.sqrt())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mean_std_is_numpys_population_statistics() {
+        assert_eq!(
+            mean_std(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]),
+            (5.0, 2.0)
+        );
+        assert_eq!(mean_std(&[3.0]), (3.0, 0.0));
+        let (mean, std) = mean_std(&[]);
+        assert!(mean.is_nan() && std.is_nan());
+    }
+
+    #[test]
+    fn chance_is_one_class_in_all() {
+        assert_eq!(chance_level(12), 100.0 / 12.0);
+        assert_eq!(chance_level(1), 100.0);
+    }
+}

@@ -57,3 +57,35 @@ fn check<T: Element>(t: &Tensor) -> Result<usize> {
     );
     Ok(t.numel())
 }
+
+#[cfg(test)]
+mod tests {
+    use tch::Kind;
+
+    use super::*;
+    use crate::host;
+
+    fn to_vec(t: &Tensor) -> Vec<f32> {
+        Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1)).unwrap()
+    }
+
+    #[test]
+    fn host_slices_see_tensor_memory_and_refuse_other_layouts() {
+        let mut t = host::empty::<f32>(&[2, 3]).unwrap();
+        host::slice_mut::<f32>(&mut t)
+            .unwrap()
+            .iter_mut()
+            .enumerate()
+            .for_each(|(i, x)| *x = i as f32);
+        assert_eq!(to_vec(&t), [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        let transposed = host::slice::<f32>(&t.tr()).unwrap_err();
+        assert!(
+            transposed.to_string().contains("contiguous"),
+            "{transposed}"
+        );
+        assert!(host::slice::<f64>(&t).is_err());
+        assert!(host::slice::<f32>(&host::empty::<f32>(&[0]).unwrap())
+            .unwrap()
+            .is_empty());
+    }
+}

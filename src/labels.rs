@@ -98,3 +98,53 @@ pub fn labelled_ipds(data: &Dataset, num_classes: usize) -> Result<(Vec<f64>, Ve
         .collect::<Result<_>>()?;
     Ok((ipd, true_class))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_cut_the_ipd_range_into_equal_bins_and_midpoints_invert_them() {
+        let edges = Tensor::from_slice(&[-1.5707f32, -0.01, 0.0, 0.2617, 0.2619, 1.5707]);
+        let classes = Vec::<i64>::try_from(&discretise(&edges, 12).unwrap()).unwrap();
+        assert_eq!(classes, [0, 5, 6, 6, 7, 11]);
+        for c in 0..12 {
+            let mid = Tensor::from_slice(&[continuise(c, 12) as f32]);
+            assert_eq!(
+                Vec::<i64>::try_from(&discretise(&mid, 12).unwrap()).unwrap(),
+                [c]
+            );
+        }
+        assert!((class_ipd_deg(0, 12) + 82.5).abs() < 1e-12);
+        assert!((class_ipd_deg(11, 12) - 82.5).abs() < 1e-12);
+        assert_eq!(class_width_deg(12), 15.0);
+        assert_eq!(degrees(PI), 180.0);
+    }
+
+    #[test]
+    fn a_score_counts_right_classes_and_measures_both_errors() {
+        // True IPDs 0° (class 6 of 12) and 80° (class 11); estimates 6 and 10.
+        let ipd = [0.0, 80f64.to_radians()];
+        let s = Score::of(&ipd, &[6, 11], &[6, 10], 12);
+        assert_eq!(s.accuracy_pct, 50.0);
+        // |0 - 7.5| and |80 - 67.5|, in the mean.
+        assert!((s.abs_error_deg - (7.5 + 12.5) / 2.0).abs() < 1e-12);
+        // Right class: 0; one class off: 15°.
+        assert!((s.midpoint_error_deg - 7.5).abs() < 1e-12);
+        assert!(Score::of(&[], &[], &[], 12).accuracy_pct.is_nan());
+    }
+
+    #[test]
+    fn labels_cover_the_edges_and_round_trip() {
+        let edges = Tensor::from_slice(&[(-PI / 2.0) as f32, (PI / 2.0 - 1e-6) as f32, 0.0]);
+        let classes = Vec::<i64>::try_from(&discretise(&edges, 12).unwrap()).unwrap();
+        assert_eq!(classes, [0, 11, 6]);
+        let midpoints: Vec<f32> = (0..12).map(|c| continuise(c, 12) as f32).collect();
+        let back = discretise(&Tensor::from_slice(&midpoints), 12).unwrap();
+        assert_eq!(
+            Vec::<i64>::try_from(&back).unwrap(),
+            (0..12).collect::<Vec<_>>()
+        );
+        assert!((continuise(0, 12) - (-PI / 2.0 + PI / 24.0)).abs() < 1e-12);
+    }
+}

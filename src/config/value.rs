@@ -114,3 +114,40 @@ macro_rules! choice {
     };
 }
 pub(crate) use choice;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Reset;
+
+    #[test]
+    fn numbers_counts_and_seeds_read_trimmed_text_and_refuse_the_rest() {
+        assert_eq!(f64::parse(" 2.5 "), Ok(2.5));
+        assert_eq!(f64::parse("1e-3"), Ok(0.001));
+        assert!(f64::parse("two").unwrap_err().contains("as a number"));
+        assert_eq!(usize::parse("30"), Ok(30));
+        assert!(usize::parse("-1").unwrap_err().contains("at least 0"));
+        assert!(usize::parse("1.5").is_err());
+        assert_eq!(u64::parse("18446744073709551615"), Ok(u64::MAX));
+        assert!(u64::parse("18446744073709551616")
+            .unwrap_err()
+            .contains("seed"));
+    }
+
+    #[test]
+    fn canonical_text_is_what_json_holds() {
+        assert_eq!(2.0f64.text(), "2.0");
+        assert_eq!(0.01f64.text(), "0.01");
+        assert_eq!(7usize.text(), "7");
+        assert_eq!(Reset::Subtractive.text(), "subtractive");
+    }
+
+    #[test]
+    fn choices_read_their_names_and_list_them_when_refusing() {
+        assert_eq!(Reset::parse(" multiplicative"), Ok(Reset::Multiplicative));
+        assert_eq!(Reset::NAMES, ["multiplicative", "subtractive"]);
+        let refusal = Reset::parse("soft").unwrap_err();
+        assert_eq!(refusal, "'soft' is not one of multiplicative, subtractive");
+        assert_eq!(Reset::KIND, ValueKind::Choice(Reset::NAMES));
+    }
+}

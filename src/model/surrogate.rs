@@ -139,3 +139,108 @@ fn sigmoid_in_place(x: &mut [f32]) -> Result<(), TchError> {
     let _ = t.f_sigmoid_()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use tch::{Kind, Tensor};
+
+    use super::*;
+    use crate::config::SurrogateShape;
+
+    fn to_vec(t: &Tensor) -> Vec<f32> {
+        Vec::<f32>::try_from(&t.to_kind(Kind::Float).flatten(0, -1)).unwrap()
+    }
+
+    #[test]
+    fn surrogate_is_heaviside_forward_and_sigmoid_derivative_backward() {
+        let beta = 5.0;
+        let values = [-2.0f32, -0.3, -1e-7, 0.0, 1e-7, 0.25, 1.5];
+        let x = Tensor::from_slice(&values).set_requires_grad(true);
+        let surrogate = Surrogate::sigmoid(beta);
+        let y = surrogate.spike(&x);
+        assert_eq!(to_vec(&y), [0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0]);
+        let upstream = Tensor::from_slice(&[1.0f32, 2.0, -1.0, 0.5, 3.0, 1.0, -2.0]);
+        let grad = Tensor::run_backward(&[(&y * &upstream).sum(Kind::Float)], &[&x], false, false);
+        for ((g, &v), u) in to_vec(&grad[0]).iter().zip(&values).zip(to_vec(&upstream)) {
+            let sig = 1.0 / (1.0 + (-beta * v as f64).exp());
+            let want = u as f64 * beta * sig * (1.0 - sig);
+            assert!((*g as f64 - want).abs() < 1e-6, "x={v}: {g} vs {want}");
+        }
+        // The fused engine's form of the same derivative.
+        let derivative = to_vec(&surrogate.derivative(&x.detach()));
+        let through_autograd = to_vec(&(&grad[0] / &upstream));
+        for (d, a) in derivative.iter().zip(&through_autograd) {
+            assert!(
+                (d - a).abs() <= 1e-6 * a.abs().max(1e-3),
+                "{derivative:?} vs {through_autograd:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fused_surrogate_derivative_is_the_tensor_formula_bit_for_bit() {
+        // Potentials from far below to far above a threshold of 1, with the
+        // extremes where σ underflows and the slopes turn subnormal or zero.
+        let v: Vec<f32> = (-4000..=4000).map(|i| 1.0 + i as f32 * 0.0137).collect();
+        for shape in [
+            SurrogateShape::Sigmoid,
+            SurrogateShape::FastSigmoid,
+            SurrogateShape::Atan,
+        ] {
+            for beta in [0.3, 5.0, 25.0] {
+                let surrogate = Surrogate { shape, beta };
+                let tensor = to_vec(&surrogate.derivative(&(Tensor::from_slice(&v) - 1.0)));
+                let mut host = vec![f32::NAN; v.len()];
+                surrogate.derivative_into(&v, 1.0, &mut host).unwrap();
+                let bits = |x: &[f32]| x.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert!(
+                    bits(&host) == bits(&tensor),
+                    "{shape:?}, beta {beta}: host and tensor forms differ"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn surrogate_shapes_follow_snntorch() {
+        let x = Tensor::from_slice(&[-1.0f32, -0.1, 0.0, 0.2, 2.0]);
+        let beta = 4.0;
+        for (shape, formula) in [
+            (
+                SurrogateShape::Sigmoid,
+                (|x: f64, b: f64| {
+                    let s = 1.0 / (1.0 + (-b * x).exp());
+                    b * s * (1.0 - s)
+                }) as fn(f64, f64) -> f64,
+            ),
+            (SurrogateShape::FastSigmoid, |x, b| {
+                1.0 / (1.0 + b * x.abs()).powi(2)
+            }),
+            (SurrogateShape::Atan, |x, b| {
+                b / 2.0 / (1.0 + (std::f64::consts::PI / 2.0 * b * x).powi(2))
+            }),
+        ] {
+            let surrogate = Surrogate { shape, beta };
+            let xg = x.copy().set_requires_grad(true);
+            let y = surrogate.spike(&xg);
+            assert_eq!(
+                to_vec(&y),
+                [0.0, 0.0, 0.0, 1.0, 1.0],
+                "{shape}: forward is the step"
+            );
+            let grad = Tensor::run_backward(&[y.sum(Kind::Float)], &[&xg], false, false);
+            let derivative = to_vec(&surrogate.derivative(&x));
+            for ((g, d), x) in to_vec(&grad[0]).iter().zip(&derivative).zip(to_vec(&x)) {
+                let want = formula(x as f64, beta);
+                assert!(
+                    (*g as f64 - want).abs() < 1e-6 * want.max(1.0),
+                    "{shape} x={x}: {g} vs {want}"
+                );
+                assert!(
+                    (*d as f64 - want).abs() < 1e-6 * want.max(1.0),
+                    "{shape} x={x}: {d} vs {want}"
+                );
+            }
+        }
+    }
+}

@@ -388,3 +388,67 @@ fn difference_at(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Op
     }
     Some(format!("{path}: {a} vs {b}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_seeds_are_fixed_below_2_to_the_32_and_differ_per_run() {
+        let seed = derive_seed(0, "2.0", 0);
+        assert_eq!(seed, derive_seed(0, "2.0", 0));
+        assert!(seed < 1 << 32);
+        let others = [
+            derive_seed(1, "2.0", 0),
+            derive_seed(0, "3.0", 0),
+            derive_seed(0, "2.0", 1),
+        ];
+        assert!(others.iter().all(|&s| s != seed && s < 1 << 32));
+        // The text keeps its separators: value 1 repeat 23 is not 12, 3.
+        assert_ne!(derive_seed(0, "1", 23), derive_seed(0, "12", 3));
+        // FNV-1a and SplitMix64 are fixed functions: a change here would
+        // change the seed of every sweep ever run.
+        assert_eq!(derive_seed(0, "2.0", 0), 2097222014);
+    }
+
+    #[test]
+    fn values_are_lists_or_inclusive_ranges_printed_with_the_inputs_decimals() {
+        assert_eq!(parse_values(" 0, 1,2 ").unwrap(), ["0", "1", "2"]);
+        assert_eq!(parse_values("per-call,per-sample").unwrap().len(), 2);
+        assert_eq!(
+            parse_values("0:50:10").unwrap(),
+            ["0", "10", "20", "30", "40", "50"]
+        );
+        assert_eq!(parse_values("0:1:0.1").unwrap().last().unwrap(), "1.0");
+        assert_eq!(parse_values("0.1:0.3:0.1").unwrap(), ["0.1", "0.2", "0.3"]);
+        assert_eq!(parse_values("5:5:1").unwrap(), ["5"]);
+    }
+
+    #[test]
+    fn bad_values_are_refused_with_the_form_expected() {
+        let refusal = |text: &str| parse_values(text).unwrap_err().to_string();
+        assert!(refusal("1,,2").contains("empty item"));
+        assert!(refusal("0:10").contains("start:stop:step"));
+        assert!(refusal("0:10:0").contains("step must be greater than 0"));
+        assert!(refusal("10:0:1").contains("stop must not be below the start"));
+        assert!(refusal("0:1e3:1").contains("not a plain decimal number"));
+        assert!(refusal("0:1000000:1").contains(&format!("more than {MAX_VALUES} values")));
+    }
+
+    #[test]
+    fn shards_split_the_jobs_between_them() {
+        let shards: Vec<Shard> = ["0/3", "1/3", " 2 / 3 "]
+            .iter()
+            .map(|s| s.parse().unwrap())
+            .collect();
+        for job in 0..10 {
+            assert_eq!(shards.iter().filter(|s| s.owns(job)).count(), 1);
+        }
+        assert!(Shard::ALL.owns(7));
+        assert_eq!(shards[2].to_string(), "2/3");
+        let refusal = |text: &str| text.parse::<Shard>().unwrap_err().to_string();
+        assert!(refusal("3/3").contains("K must be below N"));
+        assert!(refusal("0/0").contains("N must be at least 1"));
+        assert!(refusal("half").contains("expected K/N"));
+    }
+}

@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod crosscheck;
+mod engines_agree;
 mod ideal;
 mod inspect;
 mod model;
@@ -15,6 +16,7 @@ mod options;
 mod plots;
 mod refusals;
 mod spikes;
+mod stimulus;
 mod sweep;
 mod sweep_grid;
 mod sweep_processes;

@@ -1,0 +1,155 @@
+//! The two engines compute the same network: the fused engine's
+//! hand-derived forward and backward passes against the reference engine's
+//! autograd graph, for the notebook's config and for every value of every
+//! model option.
+
+use snnloc::config::{Config, EngineChoice, Readout, Reset, SurrogateShape};
+use snnloc::engine::{fused, reference, Engine};
+use snnloc::spikes::Spikes;
+use tch::{Device, Kind};
+
+use crate::common::{batch_and_weights, max_relative_difference, model_config};
+
+/// `model_config` with a short hidden time constant, so that the hidden
+/// layer fires and every path of the backward pass carries gradient.
+fn firing() -> Config {
+    let mut cfg = model_config();
+    cfg.network.tau_hidden_ms = 5.0;
+    cfg
+}
+
+#[test]
+fn fused_engine_matches_the_reference_engine() {
+    let cfg = model_config();
+    for seed in [0, 1, 2] {
+        let (spikes, labels, w) = batch_and_weights(&cfg, seed);
+        let reference_out = tch::no_grad(|| reference::snn(&spikes, &w, &cfg)).unwrap();
+        let fused_out = fused::snn(&Spikes::from(&spikes), &w, &cfg).unwrap();
+        assert!(
+            reference_out.equal(&fused_out),
+            "seed {seed}: outputs differ"
+        );
+        let hidden_active = reference_out.abs().sum(Kind::Float).double_value(&[]);
+        assert!(hidden_active > 0.0, "a silent network proves nothing");
+
+        let r = Engine::Reference
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, &cfg)
+            .unwrap();
+        let f = Engine::Fused
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, &cfg)
+            .unwrap();
+        assert_eq!(r.loss, f.loss, "seed {seed}: losses differ");
+        let (d1, d2) = (
+            max_relative_difference(&f.w1, &r.w1),
+            max_relative_difference(&f.w2, &r.w2),
+        );
+        assert!(
+            d1 < 1e-5 && d2 < 1e-5,
+            "seed {seed}: gradient differences {d1:e}, {d2:e}"
+        );
+        assert!(
+            r.w1.abs().max().double_value(&[]) > 0.0,
+            "W1 gradient vanished"
+        );
+
+        let scores = Engine::Fused
+            .class_scores(&Spikes::from(&spikes), &w, &cfg)
+            .unwrap();
+        let reference_scores = Engine::Reference
+            .class_scores(&Spikes::from(&spikes), &w, &cfg)
+            .unwrap();
+        assert!(scores.equal(&reference_scores));
+    }
+}
+
+#[test]
+fn engines_train_to_the_same_loss_history() {
+    let cfg = model_config();
+    let history = |choice, engine| {
+        let mut cfg = cfg.clone();
+        cfg.run.engine = choice;
+        assert_eq!(Engine::resolve(&cfg, Device::Cpu).unwrap(), engine);
+        snnloc::experiment::run(&cfg, Device::Cpu, engine, |_| Ok(()))
+            .unwrap()
+            .loss
+    };
+    let (reference, fused) = (
+        history(EngineChoice::Reference, Engine::Reference),
+        history(EngineChoice::Fused, Engine::Fused),
+    );
+    for (r, f) in reference.iter().zip(&fused) {
+        assert!(
+            (r - f).abs() <= 1e-4 * r.abs(),
+            "{reference:?} vs {fused:?}"
+        );
+    }
+}
+
+/// Loss equal and gradients within `tolerance`, fused against reference.
+fn assert_engines_agree(cfg: &Config, what: &str, tolerance: f64) {
+    for seed in [0, 1] {
+        let (spikes, labels, w) = batch_and_weights(cfg, seed);
+        let r = Engine::Reference
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, cfg)
+            .unwrap();
+        let f = Engine::Fused
+            .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, cfg)
+            .unwrap();
+        assert!(
+            (r.loss - f.loss).abs() <= 1e-6 * r.loss.abs(),
+            "{what}: loss {} vs {}",
+            r.loss,
+            f.loss
+        );
+        let (d1, d2) = (
+            max_relative_difference(&f.w1, &r.w1),
+            max_relative_difference(&f.w2, &r.w2),
+        );
+        assert!(
+            d1 < tolerance && d2 < tolerance,
+            "{what} seed {seed}: gradient differences {d1:e}, {d2:e}"
+        );
+        assert!(
+            r.w1.abs().max().double_value(&[]) > 0.0,
+            "{what}: W1 gradient vanished"
+        );
+        let scores = Engine::Fused
+            .class_scores(&Spikes::from(&spikes), &w, cfg)
+            .unwrap();
+        assert!(
+            scores.equal(
+                &Engine::Reference
+                    .class_scores(&Spikes::from(&spikes), &w, cfg)
+                    .unwrap()
+            ),
+            "{what}: scores"
+        );
+    }
+}
+
+#[test]
+fn fused_gradients_match_autograd_for_every_option_value() {
+    for shape in [
+        SurrogateShape::Sigmoid,
+        SurrogateShape::FastSigmoid,
+        SurrogateShape::Atan,
+    ] {
+        for reset in [Reset::Multiplicative, Reset::Subtractive] {
+            for readout in [Readout::Sum, Readout::Max] {
+                for strength in [0.0, 50.0] {
+                    let mut cfg = firing();
+                    cfg.network.surrogate = shape;
+                    cfg.network.reset = reset;
+                    cfg.network.readout = readout;
+                    cfg.network.tau_output_ms = 10.0;
+                    cfg.training.rate_reg_strength = strength;
+                    // Low bounds so the penalty acts on these untrained rates.
+                    cfg.training.rate_reg_low_hz = 5.0;
+                    cfg.training.rate_reg_high_hz = 20.0;
+                    let what = format!("{shape} {reset} {readout} regulariser {strength}");
+                    assert_engines_agree(&cfg, &what, 2e-5);
+                }
+            }
+        }
+    }
+}
