@@ -9,6 +9,7 @@ mod crosscheck;
 mod engines_agree;
 mod ideal;
 mod inspect;
+mod layout;
 mod model;
 mod model_options;
 mod numpy_random;
