@@ -1,8 +1,7 @@
 //! CPU tensors' memory as Rust slices, so that hand-written loops read
 //! libtorch's results and write its inputs in place. Going through a `Vec`
 //! costs a copy out, and `Tensor::from_slice` a zero fill and a copy back
-//! in: for the fused engine that was several passes over 0.8 MB arrays per
-//! batch.
+//! in: for the fused engine, several passes over 0.8 MB arrays per batch.
 
 use anyhow::{ensure, Result};
 use tch::kind::Element;

@@ -49,8 +49,10 @@ fn main() -> ExitCode {
 
 /// Ends a successful command without running the C++ static destructors.
 ///
-/// At exit libtorch tears down its operator registry, thousands of kernels,
-/// which took 0.09 s of a 0.3 s tiny `train`: every run of a sweep paid it.
+/// At exit libtorch tears down its operator registry, thousands of kernels:
+/// about a third of a tiny `train` (1 batch of 1, 1 epoch), which every run
+/// of a sweep would pay (`strace -r` shows the gap between the last file
+/// closed and `exit_group`; docs/performance.md has the figures).
 /// Nothing needs them: by now the command has dropped, so flushed and
 /// closed, every file it wrote, and reaped every child; only stdout's
 /// buffer is left to write. (A coverage build, which writes its counts at

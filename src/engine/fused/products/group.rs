@@ -48,9 +48,9 @@ pub(super) fn join(total: &mut Group, sum: &Group, first_block: bool) {
 /// A `(rows, width)` matrix with each row cut into zero-padded groups.
 pub(super) fn grouped(values: &[f32], width: usize) -> Vec<Group> {
     // Sized up front and filled in place: collected from `flat_map`, which
-    // cannot say its length, the 0.8 MB of a batch's `∂L/∂h` grew by
-    // doubling, and this copy took about 3% of a training's samples
-    // (`perf`), now 0.7%.
+    // cannot say its length, the 0.8 MB of a batch's `∂L/∂h` would grow by
+    // doubling, a copy that `perf record` on a default `train` shows at
+    // several times the cost of this loop.
     let per_row = width.div_ceil(GROUP);
     let mut groups = vec![ZERO; values.len() / width.max(1) * per_row];
     for (row_groups, row) in groups
