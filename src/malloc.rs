@@ -8,9 +8,11 @@
 //! allocation history. A training batch allocates and frees blocks of 0.3
 //! to 5 MB (input currents, spike trains, gradients, libtorch's
 //! temporaries); where the thresholds stay low, every batch maps, faults in
-//! and unmaps them again. The same default `snnloc train` took 3.8 s alone
-//! but 6.2 s as a child of `snnloc sweep`, and 10.1 s with both thresholds
-//! at 128 KiB through the environment.
+//! and unmaps them again: a default `snnloc train` without this module ran
+//! markedly slower as a child of `snnloc sweep` than alone, and slower still
+//! with both thresholds at 128 KiB through the environment
+//! (`scripts/benchmark.py` checks both ratios; docs/performance.md has the
+//! figures).
 //!
 //! The values here are the highest glibc's own adjustment reaches on 64-bit
 //! (mmap 32 MiB, trim twice that), fixed from the start: per-batch blocks

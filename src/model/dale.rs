@@ -3,9 +3,9 @@
 //! that grew out of the notebook, a random fraction of the input fibres and
 //! of the hidden units is made inhibitory, and the network uses
 //! `|w|·sign(unit)`: the trained parameters stay unconstrained and the signs
-//! can never flip. The units are drawn at random per seed (the project's
-//! first version took a contiguous block, which at one half makes one whole
-//! ear inhibitory).
+//! can never flip. The units are drawn at random per seed: a contiguous
+//! block, as one version of the project took, would at one half make one
+//! whole ear inhibitory.
 
 use anyhow::Result;
 use rand::seq::SliceRandom;

@@ -280,8 +280,8 @@ impl Carried {
 /// A silent unit far below threshold gets surrogate slopes near zero, and
 /// gradients of order 1e-40 pass through its recurrence. x86 CPUs handle
 /// every subnormal operand in microcode, about a hundred times slower: with
-/// 2.5% of `∂L/∂h` subnormal, the W1 gradient product took 0.58 s of a 1 s
-/// epoch. No weight can feel them: they vanish from any float32 sum above
+/// 2.5% of `∂L/∂h` subnormal, the W1 gradient product took more than half
+/// of an epoch (`perf record` on a run with silent units shows it). No weight can feel them: they vanish from any float32 sum above
 /// 2^-102 (2e-31), and Adam turns a gradient of 1e-38 into a step of about
 /// lr·1e-30, far below the last bit of a weight.
 /// Flushing here rather than setting the CPU's flush-to-zero mode keeps the
