@@ -105,7 +105,8 @@ mod tests {
 
     #[test]
     fn classes_cut_the_ipd_range_into_equal_bins_and_midpoints_invert_them() {
-        let edges = Tensor::from_slice(&[-1.5707f32, -0.01, 0.0, 0.2617, 0.2619, 1.5707]);
+        // Just inside both ends, and either side of 0° and of the 15° edge.
+        let edges = Tensor::from_slice(&[-1.57f32, -0.01, 0.0, 0.2617, 0.2619, 1.57]);
         let classes = Vec::<i64>::try_from(&discretise(&edges, 12).unwrap()).unwrap();
         assert_eq!(classes, [0, 5, 6, 6, 7, 11]);
         for c in 0..12 {

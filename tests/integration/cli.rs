@@ -5,6 +5,7 @@ use std::path::Path;
 use std::process::Command;
 
 use crate::common::{assert_has_lines, assert_one_line_error, scratch_dir, snnloc};
+use snnloc::run_folder::RunFolder;
 
 const TINY: &[&str] = &[
     "--batch-size",
@@ -55,12 +56,14 @@ fn train_writes_every_output_and_eval_reads_the_weights() {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
     assert!(!leftover_temp_files(&dir), "temporary files left behind");
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(RunFolder::new(&dir).metrics_path()).unwrap(),
+    )
+    .unwrap();
     assert!(metrics["test"]["accuracy_mean"].as_f64().is_some());
     assert!(metrics["seconds"]["total"].as_f64().unwrap() > 0.0);
 
-    let weights = dir.join("weights.safetensors");
+    let weights = RunFolder::new(&dir).weights_path();
     // Python's safetensors reads the weights with the notebook's names.
     let python = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
     let read = Command::new(&python)
@@ -208,12 +211,14 @@ fn a_diverging_training_says_so_and_still_writes_its_results() {
             && stderr.contains("try a lower --lr"),
         "{stderr}"
     );
-    let metrics: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(RunFolder::new(&dir).metrics_path()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(metrics["diverged"]["epoch"], 1);
     assert!(metrics["diverged"]["batch"].as_u64().unwrap() >= 1);
     assert!(metrics["test"]["accuracy_mean"].as_f64().is_some());
-    assert!(dir.join("weights.safetensors").is_file());
+    assert!(RunFolder::new(&dir).weights_path().is_file());
 }
 
 #[test]
@@ -270,9 +275,10 @@ fn a_config_file_may_give_only_some_fields() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let cfg: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("config.json")).unwrap())
-            .unwrap();
+    let cfg: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(RunFolder::new(&out_dir).config_path()).unwrap(),
+    )
+    .unwrap();
     // tau_ms, the notebook's one time constant, sets both layers'.
     assert_eq!(cfg["network"]["tau_hidden_ms"], 10.0);
     assert_eq!(cfg["network"]["tau_output_ms"], 10.0);

@@ -16,6 +16,7 @@ use snnloc::inspect::figures::*;
 use snnloc::inspect::tables::*;
 use snnloc::inspect::*;
 use snnloc::model::{DaleSigns, Weights};
+use snnloc::run_folder::RunFolder;
 use snnloc::spikes::Spikes;
 use snnloc::stimulus::Dataset;
 use tch::{Device, Kind, Tensor};
@@ -378,7 +379,11 @@ fn train_inspects_and_the_inspect_command_repeats_it() {
 
     assert_one_line_error(&["inspect", "/nonexistent/run"], "no such folder");
     assert_one_line_error(&["inspect", o], "cannot read config.json");
-    std::fs::copy(dir.join("config.json"), other.join("config.json")).unwrap();
+    std::fs::copy(
+        RunFolder::new(&dir).config_path(),
+        RunFolder::new(&other).config_path(),
+    )
+    .unwrap();
     assert_one_line_error(&["inspect", o], "no weights.safetensors");
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -10,6 +10,7 @@ use crate::common::{
 };
 use snnloc::config::{self, Config, EngineChoice, OptionDef, RngMode, ValueKind};
 use snnloc::engine::Engine;
+use snnloc::run_folder::RunFolder;
 use tch::Device;
 
 /// A valid value for `def` that differs from the tiny config's.
@@ -73,7 +74,7 @@ fn walk(def: &'static OptionDef, root: &Path) -> Result<(), String> {
             ));
         }
     }
-    let trained = read_config(&train_dir.join("config.json"));
+    let trained = read_config(&RunFolder::new(&train_dir).config_path());
     let mut child = read_config(&sweep_dir.join("runs/0-0/config.json"));
     let want = def.parse(&value).map(|s| {
         let mut cfg = tiny_net_config();
@@ -200,7 +201,7 @@ fn config_files_may_be_grouped_or_flat_and_misspelt_keys_are_named() {
 
     let dir = scratch_dir("misspelt-config");
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("config.json");
+    let file = RunFolder::new(&dir).config_path();
     std::fs::write(&file, r#"{"network": {"num_hiden": 3}}"#).unwrap();
     assert_one_line_error(
         &["train", "--config", file.to_str().unwrap()],

@@ -9,6 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crate::common::{assert_one_line_error, assert_success, scratch_dir, snnloc, TINY_NET};
+use snnloc::run_folder::RunFolder;
 
 /// Far less than the work the commands below would do before failing late.
 const PROMPT: Duration = Duration::from_secs(30);
@@ -22,7 +23,7 @@ fn trained(dir: &Path) -> PathBuf {
     .concat();
     let out = snnloc(&args);
     assert_success(&out);
-    dir.join("weights.safetensors")
+    RunFolder::new(dir).weights_path()
 }
 
 /// Refused in one line, promptly and before any output of work.
@@ -212,6 +213,6 @@ fn a_write_that_fails_midway_leaves_no_partial_file() {
             serde_json::from_str::<serde_json::Value>(&text).unwrap();
         }
     }
-    assert!(!dir.join("weights.safetensors").exists());
+    assert!(!RunFolder::new(&dir).weights_path().exists());
     std::fs::remove_dir_all(&dir).unwrap();
 }

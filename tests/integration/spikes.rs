@@ -7,6 +7,7 @@ use std::process::Command;
 use crate::common::{assert_success, batch_and_weights, scratch_dir, small_config};
 use snnloc::config::{Config, Readout};
 use snnloc::engine::Engine;
+use snnloc::run_folder::RunFolder;
 use snnloc::spikes::{ActiveInputs, Spikes};
 use tch::{Device, Kind, Tensor};
 
@@ -158,7 +159,7 @@ fn fused_engine_numbers_do_not_depend_on_the_thread_count() {
                 command.env("MKL_ENABLE_INSTRUCTIONS", mkl);
             }
             assert_success(&command.output().expect("snnloc runs"));
-            let text = std::fs::read_to_string(dir.join("metrics.json")).unwrap();
+            let text = std::fs::read_to_string(RunFolder::new(&dir).metrics_path()).unwrap();
             let mut metrics: serde_json::Value = serde_json::from_str(&text).unwrap();
             assert_eq!(metrics["engine"], "fused");
             for key in ["seconds", "threads"] {
@@ -166,7 +167,7 @@ fn fused_engine_numbers_do_not_depend_on_the_thread_count() {
             }
             (
                 metrics,
-                std::fs::read(dir.join("weights.safetensors")).unwrap(),
+                std::fs::read(RunFolder::new(&dir).weights_path()).unwrap(),
             )
         };
         let one = run("1");

@@ -14,6 +14,7 @@ use crate::common::{
 };
 use snnloc::config::Config;
 use snnloc::engine::Engine;
+use snnloc::run_folder::RunFolder;
 use snnloc::sweep::{self, Options, Shard, SweepSpec, TrainProcess};
 use tch::Device;
 
@@ -121,8 +122,10 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
     args.extend(["--threads", "1", "--quiet", "--no-plots"]);
     args.extend(["--out", rerun_out.to_str().unwrap()]);
     assert_success(&snnloc(&args));
-    let metrics: serde_json::Value =
-        serde_json::from_str(&fs::read_to_string(rerun_out.join("metrics.json")).unwrap()).unwrap();
+    let metrics: serde_json::Value = serde_json::from_str(
+        &fs::read_to_string(RunFolder::new(&rerun_out).metrics_path()).unwrap(),
+    )
+    .unwrap();
     assert_eq!(
         metrics["test"]["abs_error_mean"].as_f64().unwrap(),
         number(row, "test_abs_error_mean_over_samples")

@@ -12,6 +12,7 @@ use crate::common::{
     without_seconds, TINY_NET as TINY,
 };
 use snnloc::config::{self as options, Config};
+use snnloc::run_folder::RunFolder;
 
 /// `snnloc sweep` over the grid tau-ms 1,2 x envelope-power 1,2, once per
 /// cell, plus `extra` flags.
@@ -58,7 +59,7 @@ fn a_grid_runs_every_cell_once_and_maps_the_means() {
         );
         // The run's own config holds both values and its seed.
         let dir = out.join(format!("runs/{}-{}-0", job / 2, job % 2));
-        let text = fs::read_to_string(dir.join("config.json")).unwrap();
+        let text = fs::read_to_string(RunFolder::new(&dir).config_path()).unwrap();
         let cfg: Config = serde_json::from_str(&text).unwrap();
         let text_of = |name: &str| options::option(name).unwrap().text(&cfg);
         assert_eq!(

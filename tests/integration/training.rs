@@ -8,6 +8,7 @@ use snnloc::engine::Engine;
 use snnloc::experiment::{self, Outcome};
 use snnloc::model::Weights;
 use snnloc::output::{load_weights, save_weights};
+use snnloc::run_folder::RunFolder;
 use snnloc::seed::seed_torch;
 use snnloc::stimulus::{random_ipd_input_signal, StimulusRng};
 use tch::Device;
@@ -104,7 +105,7 @@ fn saved_weights_load_and_evaluate_to_the_same_accuracy() {
     let outcome = run(&cfg);
     let dir = scratch_dir("weights");
     std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("weights.safetensors");
+    let path = RunFolder::new(&dir).weights_path();
     save_weights(&path, &outcome.weights).unwrap();
     let loaded = load_weights(&path, &cfg, Device::Cpu).unwrap();
     assert!(loaded.w1.equal(&outcome.weights.w1) && loaded.w2.equal(&outcome.weights.w2));
