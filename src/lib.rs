@@ -4,17 +4,19 @@
 //!
 //! Each idea of the notebook has one home: the stimulus (`stimulus`),
 //! input spikes as dense tensors or lists of active inputs (`spikes`),
-//! classes (`labels`), mini-batches (`data`), the network's facts — LIF
-//! neuron, surrogate gradient, readout and loss, weights — (`model`), the
-//! two engines that run it, the notebook's autograd graph and a fused
-//! hand-derived twin (`engine`), the optimiser (`optim`), training
-//! (`train`), analysis (`analysis`), a whole experiment (`experiment`) and
-//! what it measured (`metrics`), what a trained network learned and the
-//! ideal observer of the stimulus (`inspect`), figures (`plots`) and
-//! parameter sweeps (`sweep`). Around them: every option, defined once
-//! (`config`), device choice (`device`), seeding (`seed`, `numpy_random`),
-//! files (`output`), error wording (`error`), tensors' memory seen from
-//! Rust (`host`) and glibc malloc's settings (`malloc`). The command line is the
+//! classes and how well class estimates localise (`labels`), mini-batches
+//! (`data`), the network's facts — LIF neuron, surrogate gradient, readout
+//! and loss, weights, each as a tensor form, a scalar form and its partial
+//! derivatives — (`model`), the two engines that run it, the notebook's
+//! autograd graph and a fused hand-derived twin (`engine`), the optimiser
+//! (`optim`), training (`train`), analysis (`analysis`), a whole experiment
+//! (`experiment`) and what it measured (`metrics`), the folder a run lives
+//! in (`run_folder`), the ideal observer of the stimulus (`ideal`), what a
+//! trained network learned (`inspect`), figures (`plots`) and parameter
+//! sweeps (`sweep`). Around them: every option, defined once (`config`),
+//! device choice (`device`), seeding (`seed`, `numpy_random`), files
+//! (`output`), error wording (`error`), tensors' memory seen from Rust
+//! (`host`) and glibc malloc's settings (`malloc`). The command line is the
 //! binary's (`src/main.rs` and `src/cli/`); this library knows nothing of
 //! flags.
 
