@@ -216,6 +216,14 @@ pub fn model_config() -> Config {
     cfg
 }
 
+/// `model_config` with a short hidden time constant, so that the hidden
+/// layer fires and every path of the backward pass carries gradient.
+pub fn firing_config() -> Config {
+    let mut cfg = model_config();
+    cfg.network.tau_hidden_ms = 5.0;
+    cfg
+}
+
 pub fn to_vec(t: &Tensor) -> Vec<f32> {
     Vec::<f32>::try_from(&t.to_kind(tch::Kind::Float).flatten(0, -1)).unwrap()
 }

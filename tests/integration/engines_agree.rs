@@ -8,15 +8,7 @@ use snnloc::engine::{fused, reference, Engine};
 use snnloc::spikes::Spikes;
 use tch::{Device, Kind};
 
-use crate::common::{batch_and_weights, max_relative_difference, model_config};
-
-/// `model_config` with a short hidden time constant, so that the hidden
-/// layer fires and every path of the backward pass carries gradient.
-fn firing() -> Config {
-    let mut cfg = model_config();
-    cfg.network.tau_hidden_ms = 5.0;
-    cfg
-}
+use crate::common::{batch_and_weights, firing_config, max_relative_difference, model_config};
 
 #[test]
 fn fused_engine_matches_the_reference_engine() {
@@ -137,7 +129,7 @@ fn fused_gradients_match_autograd_for_every_option_value() {
         for reset in [Reset::Multiplicative, Reset::Subtractive] {
             for readout in [Readout::Sum, Readout::Max] {
                 for strength in [0.0, 50.0] {
-                    let mut cfg = firing();
+                    let mut cfg = firing_config();
                     cfg.network.surrogate = shape;
                     cfg.network.reset = reset;
                     cfg.network.readout = readout;

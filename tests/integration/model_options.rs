@@ -10,15 +10,7 @@ use snnloc::model::{DaleSigns, LifParams, RateRegulariser, Surrogate};
 use snnloc::spikes::Spikes;
 use tch::{Device, Kind, Tensor};
 
-use crate::common::{batch_and_weights, max_relative_difference, model_config, to_vec};
-
-fn small() -> Config {
-    let mut cfg = model_config();
-    // Short time constants make the hidden layer fire, so every path of
-    // the backward pass carries gradient.
-    cfg.network.tau_hidden_ms = 5.0;
-    cfg
-}
+use crate::common::{batch_and_weights, firing_config, max_relative_difference, to_vec};
 
 #[test]
 fn subtractive_reset_by_hand() {
@@ -65,7 +57,7 @@ fn max_readout_takes_the_maximum_over_time() {
 
 #[test]
 fn the_regulariser_penalises_rates_above_its_band() {
-    let mut cfg = small();
+    let mut cfg = firing_config();
     cfg.training.rate_reg_strength = 2.0;
     let r = RateRegulariser::new(&cfg).unwrap();
     // Two samples of 100 ms: unit 0 fires 30 times in all (150 Hz), unit 1
@@ -92,7 +84,7 @@ fn the_regulariser_penalises_rates_above_its_band() {
 
 #[test]
 fn dale_signs_are_random_per_seed_and_kept_through_training() {
-    let mut cfg = small();
+    let mut cfg = firing_config();
     cfg.network.dale_inhibitory_input = 0.5;
     cfg.network.dale_inhibitory_hidden = 0.3;
     let signs = DaleSigns::new(&cfg).unwrap().unwrap();
@@ -157,7 +149,7 @@ fn tau_ms_sets_both_layers_and_each_can_differ() {
 
 #[test]
 fn midpoint_errors_are_whole_class_widths_and_rates_are_recorded() {
-    let mut cfg = small();
+    let mut cfg = firing_config();
     cfg.training.epochs = 1;
     let outcome = snnloc::experiment::run(&cfg, Device::Cpu, Engine::Fused, |_| Ok(())).unwrap();
     for a in [&outcome.train, &outcome.test] {
