@@ -18,10 +18,15 @@ Run it with the project's venv (scripts/setup.sh makes it) after
 `cargo build --release`:
 
     .venv/bin/python scripts/benchmark.py --threads 2
+
+With --markdown it also prints the figures as a Markdown table, headed by
+the date, machine and library versions, for docs/performance.md.
 """
 
 import argparse
 import csv
+import datetime
+import platform
 import json
 import os
 import shutil
@@ -32,7 +37,9 @@ import tempfile
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SNNLOC = os.path.join(ROOT, "target", "release", "snnloc")
+DEFAULT_SNNLOC = os.path.join(ROOT, "target", "release", "snnloc")
+# The binary timed; --snnloc sets it.
+SNNLOC = DEFAULT_SNNLOC
 REFERENCE = os.path.join(ROOT, "scripts", "reference.py")
 ENVELOPE_POWERS = "0,1,2,3,4,5,10,30,40,50,100"
 
@@ -88,6 +95,49 @@ def launch_ratios(repeats, work):
     return {name: min(t) for name, t in times.items()}
 
 
+def machine_line(threads):
+    """The date, CPU, vector level and library versions a table was measured with."""
+    cpu = "unknown CPU"
+    flags = set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and cpu == "unknown CPU":
+                    cpu = line.split(":", 1)[1].strip()
+                elif line.startswith("flags") and not flags:
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    vectors = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE only"
+
+    def version(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT).stdout.strip() or "unknown"
+        except OSError:
+            return "unknown"
+
+    import torch
+
+    rustc = version(["rustc", "--version"])
+    commit = version(["git", "rev-parse", "--short", "HEAD"])
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"{date}; {cpu} ({vectors}), {os.cpu_count()} cores, {platform.machine()}; "
+        f"torch {torch.__version__}, {rustc}, snnloc {commit}; {threads} threads each"
+    )
+
+
+def print_markdown(line, rows, memory, project):
+    print(f"\nMeasured {line}:\n")
+    print("| what | notebook (s) | snnloc (s) | notebook / snnloc |")
+    print("| --- | ---: | ---: | ---: |")
+    for name, slow, fast in rows:
+        print(f"| {name} | {slow:.3f} | {fast:.3f} | {slow / fast:.1f}× |")
+    if project is not None:
+        print(f"| Project, 11 x 5 default trainings (snnloc only) | not run | {project:.1f} | |")
+    print(f"| peak memory, whole default train (MB) | {memory['notebook']:.0f} | {memory['snnloc']:.0f} | |")
+
+
 def python_sweep_code(values, repeats, flags):
     """The notebook's Project loop: one Python process, one run per value and repeat."""
     runs = [
@@ -122,9 +172,13 @@ def main():
     )
     parser.add_argument("--skip-launch", action="store_true")
     parser.add_argument("--json", help="also write the figures here")
+    parser.add_argument("--markdown", action="store_true", help="also print the figures as a Markdown table")
+    parser.add_argument("--snnloc", default=DEFAULT_SNNLOC, help="the snnloc binary to time (default: the release build)")
     args = parser.parse_args()
+    global SNNLOC
+    SNNLOC = os.path.abspath(args.snnloc)
     if not os.path.exists(SNNLOC):
-        sys.exit("benchmark: build snnloc first: cargo build --release")
+        sys.exit(f"benchmark: no snnloc at {SNNLOC}: build it first (cargo build --release)")
 
     env = thread_env(args.threads)
     python = sys.executable
@@ -212,6 +266,8 @@ def main():
                 ratio = slow / fast
                 verdict = "within 10%" if abs(ratio - 1) <= 0.1 else "NOT within 10%"
                 print(f"{what:48} {slow:8.3f} s / {fast:.3f} s = {ratio:.3f} ({verdict})")
+        if args.markdown:
+            print_markdown(machine_line(args.threads), rows, memory, project)
         if args.json:
             with open(args.json, "w") as f:
                 json.dump(figures, f, indent=2)

@@ -43,8 +43,8 @@ pub fn heatmap_files() -> impl Iterator<Item = String> {
 fn heatmap(spec: &SweepSpec, summaries: &[ValueSummary], metric: &str) -> Vec<Vec<f64>> {
     let mut cells = vec![vec![f64::NAN; spec.values2().len()]; spec.values.len()];
     for s in summaries {
-        if let Some(j) = s.value2_index {
-            cells[s.value_index][j] = s.stat(metric).0;
+        if let Some(j) = s.cell.value2_index {
+            cells[s.cell.value_index][j] = s.stat(metric).0;
         }
     }
     cells

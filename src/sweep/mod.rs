@@ -16,6 +16,7 @@
 //! results written after each call (`results`: `summary`, `grid`'s
 //! heatmaps, `ideal`) and the merge of shards (`merge`).
 
+mod cell;
 mod folder;
 mod grid;
 mod ideal;
@@ -29,6 +30,7 @@ mod runner;
 mod spec;
 mod summary;
 
+pub use cell::Cell;
 pub use folder::{run_dir, RUNS_DIR, SWEEP_FILE};
 pub use ideal::{check_ideal, read_ideal, IdealRecord, IDEAL_FILE};
 pub use launcher::{train_command, TrainProcess};

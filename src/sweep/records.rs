@@ -8,8 +8,11 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{bail, ensure, Context, Result};
-use serde::{Deserialize, Serialize};
+use serde::de::{IgnoredAny, MapAccess, Visitor};
+use serde::ser::SerializeStruct;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use super::cell::{Cell, CELL_COLUMNS};
 use super::spec::{Job, SweepSpec};
 use crate::metrics::Metrics;
 use crate::output;
@@ -25,18 +28,11 @@ macro_rules! run_record {
         /// the true IPD, the notebook's) and the class-midpoint error
         /// (estimated against true class midpoint, the research project's)
         /// are in degrees with their spread over samples.
-        #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+        #[derive(Clone, Debug, Default, PartialEq)]
         pub struct RunRecord {
             /// Index of the job in the sweep (see `Job`).
             pub job: usize,
-            /// The swept option.
-            pub param: String,
-            pub value_index: usize,
-            pub value: String,
-            /// A grid's second option and its value; empty in a 1-D sweep.
-            pub param2: String,
-            pub value2_index: Option<usize>,
-            pub value2: String,
+            pub cell: Cell,
             pub repeat: usize,
             pub seed: u64,
             $( $(#[doc = $doc])* pub $metric: f64, )+
@@ -45,6 +41,58 @@ macro_rules! run_record {
             pub diverged: String,
             /// The `snnloc train` command that repeats this run on its own.
             pub rerun: String,
+        }
+
+        impl Serialize for RunRecord {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                // The job, its cell, repeat and seed, the measurements, and
+                // how the run ended and is repeated.
+                let columns = 1 + CELL_COLUMNS.len() + 2 + METRICS.len() + 2;
+                let mut row = serializer.serialize_struct("RunRecord", columns)?;
+                row.serialize_field("job", &self.job)?;
+                self.cell.serialize_into(&mut row)?;
+                row.serialize_field("repeat", &self.repeat)?;
+                row.serialize_field("seed", &self.seed)?;
+                $( row.serialize_field(stringify!($metric), &self.$metric)?; )+
+                row.serialize_field("diverged", &self.diverged)?;
+                row.serialize_field("rerun", &self.rerun)?;
+                row.end()
+            }
+        }
+
+        impl<'de> Deserialize<'de> for RunRecord {
+            fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Row;
+                impl<'de> Visitor<'de> for Row {
+                    type Value = RunRecord;
+
+                    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                        f.write_str("a row of runs.csv")
+                    }
+
+                    fn visit_map<A: MapAccess<'de>>(self, mut row: A) -> Result<RunRecord, A::Error> {
+                        let mut r = RunRecord::default();
+                        while let Some(key) = row.next_key::<String>()? {
+                            if r.cell.read_column(&key, &mut row)? {
+                                continue;
+                            }
+                            match key.as_str() {
+                                "job" => r.job = row.next_value()?,
+                                "repeat" => r.repeat = row.next_value()?,
+                                "seed" => r.seed = row.next_value()?,
+                                $( stringify!($metric) => r.$metric = row.next_value()?, )+
+                                "diverged" => r.diverged = row.next_value()?,
+                                "rerun" => r.rerun = row.next_value()?,
+                                _ => {
+                                    row.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(r)
+                    }
+                }
+                deserializer.deserialize_map(Row)
+            }
         }
 
         /// The measured columns of runs.csv, in order.
@@ -62,12 +110,7 @@ macro_rules! run_record {
                 let ($m, $s) = (m, seconds);
                 RunRecord {
                     job: job.index,
-                    param: spec.param.clone(),
-                    value_index: job.value_index,
-                    value: job.value.clone(),
-                    param2: spec.second.as_ref().map_or(String::new(), |axis| axis.param.clone()),
-                    value2_index: job.value2_index,
-                    value2: job.value2.clone(),
+                    cell: Cell::of(spec, job),
                     repeat: job.repeat,
                     seed: job.seed,
                     $( $metric: $value, )+
@@ -147,25 +190,17 @@ impl RunRecord {
             self.job
         );
         let job = spec.job(self.job);
-        let stored = (
-            [self.param.as_str(), &self.param2],
-            [self.value.as_str(), &self.value2],
-            (self.value_index, self.value2_index),
+        let expected = Cell::of(spec, &job);
+        ensure!(
+            (&self.cell, self.repeat, self.seed) == (&expected, job.repeat, job.seed),
+            "job {} is {} repeat {} seed {} here but {} repeat {} seed {} in this sweep",
+            self.job,
+            self.cell,
             self.repeat,
             self.seed,
-        );
-        let params = spec.params();
-        let expected = (
-            [params[0], params.get(1).copied().unwrap_or_default()],
-            [job.value.as_str(), &job.value2],
-            (job.value_index, job.value2_index),
+            expected,
             job.repeat,
-            job.seed,
-        );
-        ensure!(
-            stored == expected,
-            "job {} is {stored:?} here but {expected:?} in this sweep ([param, param2], [value, value2], (value_index, value2_index), repeat, seed)",
-            self.job
+            job.seed
         );
         Ok(())
     }
@@ -239,7 +274,7 @@ pub fn unique_rows(rows: Vec<RunRecord>) -> Result<Vec<RunRecord>> {
                 bail!(
                     "job {} ({}, repeat {}) appears twice with different {column}: {a} and {b}",
                     row.job,
-                    row.value,
+                    row.cell.value,
                     row.repeat
                 );
             }
@@ -314,5 +349,61 @@ impl RunsLog {
             let _ = self.file.set_len(whole);
         }
         written.context("cannot append to runs.csv")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(value2_index: Option<usize>) -> RunRecord {
+        RunRecord {
+            job: 3,
+            cell: Cell {
+                param: "tau-ms".into(),
+                value_index: 1,
+                value: "2.0".into(),
+                param2: value2_index.map_or(String::new(), |_| "envelope-power".into()),
+                value2_index,
+                value2: value2_index.map_or(String::new(), |_| "10.0".into()),
+            },
+            repeat: 1,
+            seed: 4_000_000_000,
+            test_acc_mean_over_batches: 55.125,
+            final_loss: f64::NAN,
+            diverged: "epoch 2 batch 7".into(),
+            rerun: "snnloc train --seed 4000000000 --tau-ms 2".into(),
+            ..RunRecord::default()
+        }
+    }
+
+    #[test]
+    fn a_row_reads_back_as_written_under_the_header() {
+        for row in [record(None), record(Some(0))] {
+            let bytes = csv_rows(std::slice::from_ref(&row)).unwrap();
+            let mut reader = csv::Reader::from_reader(bytes.as_slice());
+            assert!(reader
+                .headers()
+                .unwrap()
+                .iter()
+                .eq(runs_header().unwrap().iter()));
+            let back: Vec<RunRecord> = reader.deserialize().map(Result::unwrap).collect();
+            assert_eq!(back.len(), 1);
+            // NaN is not equal to itself: compare the rest.
+            assert!(back[0].final_loss.is_nan());
+            let (mut a, mut b) = (back[0].clone(), row);
+            a.final_loss = 0.0;
+            b.final_loss = 0.0;
+            assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn the_header_puts_the_cell_after_the_job() {
+        let header = runs_header().unwrap();
+        assert_eq!(header[0], "job");
+        assert_eq!(header[1..7], CELL_COLUMNS);
+        assert_eq!(header[7..9], ["repeat", "seed"]);
+        assert_eq!(header.len(), 9 + METRICS.len() + 2);
     }
 }

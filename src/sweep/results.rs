@@ -24,7 +24,7 @@ pub fn write_results(
 ) -> Result<()> {
     let mut summaries = summarise(spec, rows);
     if let Some(known) = ideal {
-        let values: Vec<usize> = summaries.iter().map(|s| s.value_index).collect();
+        let values: Vec<usize> = summaries.iter().map(|s| s.cell.value_index).collect();
         let records = update_ideal(dir, spec, &values, known)?;
         for (summary, record) in summaries.iter_mut().zip(records) {
             summary.ideal = Some(record);

@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
+use super::cell::Cell;
 use super::ideal::IdealRecord;
 use super::records::{RunRecord, METRICS, SUMMARY_COLUMNS};
 use super::spec::SweepSpec;
@@ -24,13 +25,7 @@ pub const MIDPOINT_ERROR_FIGURE: &str = "sweep_midpoint_error";
 /// column of runs.csv.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ValueSummary {
-    pub param: String,
-    pub value_index: usize,
-    pub value: String,
-    /// A grid's second option and its value, as in runs.csv.
-    pub param2: String,
-    pub value2_index: Option<usize>,
-    pub value2: String,
+    pub cell: Cell,
     /// Where the value sits on the figures' x axis.
     pub x: f64,
     /// Finished repeats.
@@ -54,12 +49,7 @@ impl ValueSummary {
 impl Serialize for ValueSummary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut row = serializer.serialize_struct("ValueSummary", 17 + 2 * self.stats.len())?;
-        row.serialize_field("param", &self.param)?;
-        row.serialize_field("value_index", &self.value_index)?;
-        row.serialize_field("value", &self.value)?;
-        row.serialize_field("param2", &self.param2)?;
-        row.serialize_field("value2_index", &self.value2_index)?;
-        row.serialize_field("value2", &self.value2)?;
+        self.cell.serialize_into(&mut row)?;
         row.serialize_field("x", &self.x)?;
         row.serialize_field("count", &self.count)?;
         for ([mean_column, std_column], (mean, std)) in SUMMARY_COLUMNS.iter().zip(&self.stats) {
@@ -105,7 +95,9 @@ pub fn summarise(spec: &SweepSpec, rows: &[RunRecord]) -> Vec<ValueSummary> {
             let job = spec.job(cell * spec.repeats);
             let runs: Vec<Vec<f64>> = rows
                 .iter()
-                .filter(|r| (r.value_index, r.value2_index) == (job.value_index, job.value2_index))
+                .filter(|r| {
+                    (r.cell.value_index, r.cell.value2_index) == (job.value_index, job.value2_index)
+                })
                 .map(RunRecord::metrics)
                 .collect();
             if runs.is_empty() {
@@ -115,16 +107,8 @@ pub fn summarise(spec: &SweepSpec, rows: &[RunRecord]) -> Vec<ValueSummary> {
                 .map(|i| mean_std(&runs.iter().map(|r| r[i]).collect::<Vec<_>>()))
                 .collect();
             Some(ValueSummary {
-                param: spec.param.clone(),
-                value_index: job.value_index,
+                cell: Cell::of(spec, &job),
                 x: x[job.value_index],
-                value: job.value,
-                param2: spec
-                    .params()
-                    .get(1)
-                    .map_or(String::new(), |p| p.to_string()),
-                value2_index: job.value2_index,
-                value2: job.value2,
                 count: runs.len(),
                 stats,
                 ideal: None,
