@@ -7,7 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
-use super::cell::Cell;
+use super::cell::{Cell, CELL_COLUMNS};
 use super::ideal::IdealRecord;
 use super::records::{RunRecord, METRICS, SUMMARY_COLUMNS};
 use super::spec::SweepSpec;
@@ -141,19 +141,10 @@ pub fn x_axis(spec: &SweepSpec) -> (Vec<f64>, String) {
 pub(super) fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<()> {
     let mut out = csv::Writer::from_writer(Vec::new());
     if summaries.is_empty() {
-        let fixed = [
-            "param",
-            "value_index",
-            "value",
-            "param2",
-            "value2_index",
-            "value2",
-            "x",
-            "count",
-        ];
         out.write_record(
-            fixed
+            CELL_COLUMNS
                 .into_iter()
+                .chain(["x", "count"])
                 .chain(SUMMARY_COLUMNS.iter().flatten().copied()),
         )?;
     }
