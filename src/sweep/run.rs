@@ -1,8 +1,7 @@
 //! One call of a sweep: take the folder, plan the jobs not yet done, run
 //! them as child processes, record each as it ends, and write the summary.
 
-use std::path::Path;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Result};
