@@ -78,7 +78,7 @@ pub fn evaluate(
 ) -> Result<Analysis> {
     let test_data = test_set(cfg, device)?;
     let _generator = seed_torch(cfg.run.seed);
-    drop(init_weight_matrices(cfg, device)?);
+    drop(init_weight_matrices(cfg, device, engine.arithmetic())?);
     for _ in 0..=cfg.training.epochs {
         drop(batch_order(cfg.n_training_samples() as i64)?);
     }
@@ -112,7 +112,7 @@ pub fn run(
     )?;
     seconds.data_train = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
-    let mut weights = init_weight_matrices(cfg, device)?;
+    let mut weights = init_weight_matrices(cfg, device, engine.arithmetic())?;
     let history = train(cfg, engine, &train_data, &mut weights, |progress| {
         on_event(Event::Training(progress))
     })?;

@@ -16,13 +16,15 @@
 //! sweeps (`sweep`). Around them: every option, defined once (`config`),
 //! device choice (`device`), seeding (`seed`, `numpy_random`), files
 //! (`output`), error wording (`error`), tensors' memory seen from Rust
-//! (`host`) and glibc malloc's settings (`malloc`). The command line is the
+//! (`host`), glibc malloc's settings (`malloc`), hot loops compiled per
+//! vector level (`vectors`) and arithmetic that gives the same bits on every
+//! processor (`portable`). The command line is the
 //! binary's (`src/main.rs` and `src/cli/`); this library knows nothing of
 //! flags.
 
 // First, so that the modules below can use its macro.
 #[macro_use]
-mod vectors;
+pub mod vectors;
 
 pub mod analysis;
 pub mod config;
@@ -42,6 +44,7 @@ pub mod numpy_random;
 pub mod optim;
 pub mod output;
 pub mod plots;
+pub mod portable;
 pub mod run_folder;
 pub mod seed;
 pub mod spikes;

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return cli::present::usage_error(e),
     };
-    let result = match &cli.command {
+    let result = cli::runtime::check_environment().and_then(|()| match &cli.command {
         Command::Train(args) => cli::commands::train(args),
         Command::Eval(args) => cli::commands::eval(args),
         Command::Stimulus(args) => cli::commands::stimulus(args),
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         Command::SweepMerge(args) => cli::sweep::sweep_merge(args),
         Command::Inspect(args) => cli::inspect::inspect_run(args),
         Command::Ideal(args) => cli::inspect::ideal(args),
-    };
+    });
     match result {
         Ok(()) => leave_now(),
         Err(e) => {

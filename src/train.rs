@@ -55,7 +55,7 @@ pub fn train(
     mut on_progress: impl FnMut(Progress) -> Result<()>,
 ) -> Result<TrainHistory> {
     let classes = discretise(&data.ipd, cfg.data.num_classes)?;
-    let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr)?;
+    let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr, engine.arithmetic())?;
     let dale = DaleSigns::new(cfg)?;
     let mut history = TrainHistory {
         loss: Vec::with_capacity(cfg.training.epochs),

@@ -7,7 +7,7 @@ pub mod inspect;
 pub mod present;
 #[cfg(test)]
 mod readme;
-mod runtime;
+pub mod runtime;
 pub mod sweep;
 
 use std::path::PathBuf;

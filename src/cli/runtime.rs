@@ -7,6 +7,12 @@ use tch::Device;
 use super::RuntimeArgs;
 use snnloc::device::select_device;
 
+/// Refuses, before any work, an environment the program cannot honour: a
+/// `SNNLOC_VECTORS` that names no vector level or one this CPU lacks.
+pub fn check_environment() -> Result<()> {
+    snnloc::vectors::Vectors::chosen().map(drop)
+}
+
 /// Applies --device and --threads.
 pub fn runtime(args: &RuntimeArgs) -> Result<Device> {
     set_threads(args.threads)?;

@@ -10,6 +10,7 @@ use tch::{Device, Tensor};
 
 use crate::config::{Config, EngineChoice, RngMode};
 use crate::model::{Gradients, Weights};
+use crate::portable::Arithmetic;
 use crate::spikes::{SpikeSet, Spikes};
 
 /// The engine that runs.
@@ -38,6 +39,16 @@ impl Engine {
             EngineChoice::Auto if on_cpu && cfg.run.rng == RngMode::Fast => Engine::Fused,
             EngineChoice::Auto => Engine::Reference,
         })
+    }
+
+    /// Whose arithmetic computes the numbers both could take from
+    /// libtorch: the reference engine follows PyTorch on this processor,
+    /// the fused engine gives the same bits on every one.
+    pub fn arithmetic(self) -> Arithmetic {
+        match self {
+            Engine::Reference => Arithmetic::Libtorch,
+            Engine::Fused => Arithmetic::Portable,
+        }
     }
 
     pub fn name(self) -> &'static str {

@@ -3,11 +3,12 @@
 //! with its partial derivatives for the fused engine's loops, and the class
 //! scores and loss that both engines share.
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use tch::{Kind, Reduction, Tensor};
 
 use super::lif::decay;
 use crate::config::{Config, Readout};
+use crate::portable;
 
 /// Parameters of the readout layer.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -100,6 +101,63 @@ pub fn loss_from_scores(scores: &Tensor, labels: &Tensor, p: &ReadoutParams) -> 
     )?)
 }
 
+/// `scores` of one sample's trace `(steps, classes)`, in float32 for the
+/// fused engine's loops: each class's potential summed in time order, or
+/// its first maximum over time, whose step goes to `peaks` (NaN counts as
+/// the largest, as libtorch's `max` has it).
+pub fn sample_scores(trace: &[f32], kind: Readout, scores: &mut [f32], peaks: &mut [usize]) {
+    let classes = scores.len();
+    for (c, (score, peak)) in scores.iter_mut().zip(peaks.iter_mut()).enumerate() {
+        let over_time = trace.iter().skip(c).step_by(classes.max(1));
+        (*score, *peak) = match kind {
+            Readout::Sum => (over_time.fold(0.0, |sum, u| sum + u), 0),
+            Readout::Max => over_time
+                .enumerate()
+                .fold((f32::NEG_INFINITY, 0), |best, (t, &u)| {
+                    match u > best.0 || (u.is_nan() && !best.0.is_nan()) {
+                        true => (u, t),
+                        false => best,
+                    }
+                }),
+        };
+    }
+}
+
+/// `loss_from_scores` and its gradient in the program's own float64
+/// arithmetic (`portable`), the same bits on every processor: the mean over
+/// samples of `ln Σ_c e^{m_c} - m_label` with `m = scale · scores`
+/// `(batch, classes)`, and `∂loss/∂scores` in float32.
+pub fn cross_entropy(scores: &[f32], labels: &[i64], scale: f64) -> Result<(f64, Vec<f32>)> {
+    let batch = labels.len();
+    let classes = scores.len() / batch.max(1);
+    let mut grad = vec![0f32; scores.len()];
+    let mut total = 0.0;
+    for ((scores, grad), &label) in scores
+        .chunks(classes)
+        .zip(grad.chunks_mut(classes))
+        .zip(labels)
+    {
+        let Some(label) = usize::try_from(label).ok().filter(|&l| l < classes) else {
+            bail!("class {label} is outside the {classes} classes");
+        };
+        let m: Vec<f64> = scores.iter().map(|&s| scale * s as f64).collect();
+        // The largest score comes out first, so that no exponential
+        // overflows; NaN, if any, wins and makes the loss NaN.
+        let top = m.iter().fold(
+            f64::NEG_INFINITY,
+            |a, &b| if b > a || b.is_nan() { b } else { a },
+        );
+        let e: Vec<f64> = m.iter().map(|&m| portable::exp(m - top)).collect();
+        let z = portable::sum(e.iter().copied());
+        total += top + portable::ln(z) - m[label];
+        for (c, (g, e)) in grad.iter_mut().zip(&e).enumerate() {
+            let target = (c == label) as u8 as f64;
+            *g = (scale * (e / z - target) / batch as f64) as f32;
+        }
+    }
+    Ok((total / batch as f64, grad))
+}
+
 /// Loss of one batch and the gradients of W1 and W2.
 pub struct Gradients {
     pub loss: f64,
@@ -132,5 +190,50 @@ mod tests {
         let r = ReadoutScalars { alpha: 0.25 };
         assert_eq!(r.back(2.0, 4.0), 3.0);
         assert_eq!(r.step(4.0, 1.0), 2.0);
+    }
+
+    #[test]
+    fn sample_scores_sum_in_time_order_or_take_the_first_maximum() {
+        // Three steps of two classes.
+        let trace = [0.0, 0.0, 1.0, 2.0, 3.0, 2.0];
+        let (mut scores, mut peaks) = ([0f32; 2], [9usize; 2]);
+        sample_scores(&trace, Readout::Sum, &mut scores, &mut peaks);
+        assert_eq!(scores, [4.0, 4.0]);
+        sample_scores(&trace, Readout::Max, &mut scores, &mut peaks);
+        assert_eq!((scores, peaks), ([3.0, 2.0], [2, 1]));
+        let nan = [0.0, f32::NAN, 1.0, 2.0];
+        sample_scores(&nan, Readout::Max, &mut scores, &mut peaks);
+        assert!(scores[1].is_nan() && peaks[1] == 0);
+    }
+
+    #[test]
+    fn cross_entropy_is_libtorchs_loss_and_gradient() {
+        tch::manual_seed(2);
+        let scores = Tensor::randn([6, 12], (Kind::Float, tch::Device::Cpu)) * 0.3;
+        let labels = Tensor::from_slice(&[0i64, 3, 11, 5, 5, 7]);
+        let p = ReadoutParams {
+            alpha: 0.9,
+            scale: 2.5,
+            kind: Readout::Sum,
+        };
+        let x = scores.copy().set_requires_grad(true);
+        let theirs = loss_from_scores(&x, &labels, &p).unwrap();
+        let grad = Tensor::run_backward(&[&theirs], &[&x], false, false)
+            .pop()
+            .unwrap();
+        let flat = |t: &Tensor| Vec::<f32>::try_from(&t.flatten(0, -1)).unwrap();
+        let ours = cross_entropy(
+            &flat(&scores),
+            &Vec::<i64>::try_from(&labels).unwrap(),
+            p.scale,
+        )
+        .unwrap();
+        assert!((ours.0 - theirs.double_value(&[])).abs() < 1e-6);
+        for (a, b) in ours.1.iter().zip(flat(&grad)) {
+            assert!((a - b).abs() < 1e-6, "{a} against {b}");
+        }
+        let nan = cross_entropy(&[f32::NAN, 0.0], &[1], 1.0).unwrap();
+        assert!(nan.0.is_nan());
+        assert!(cross_entropy(&[0.0, 0.0], &[2], 1.0).is_err());
     }
 }

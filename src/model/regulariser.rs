@@ -12,6 +12,7 @@ use anyhow::Result;
 use tch::{Kind, Tensor};
 
 use crate::config::Config;
+use crate::portable;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RateRegulariser {
@@ -48,6 +49,19 @@ impl RateRegulariser {
             .f_square()?
             .f_mean(None::<Kind>)?
             .f_mul_scalar(self.strength)?)
+    }
+
+    /// `penalty` from each unit's spike count over a batch of `batch`
+    /// samples, in float64 in unit order: the fused engine's form, the same
+    /// bits on every processor.
+    pub fn penalty_of_counts(&self, counts: &[f32], batch: usize) -> f64 {
+        let per_rate = 1.0 / (batch as f64 * self.duration);
+        let band = self.high_hz - self.low_hz;
+        let squares = counts.iter().map(|&count| {
+            let excess = (count as f64 * per_rate - self.low_hz).max(0.0) / band;
+            excess * excess
+        });
+        self.strength * portable::sum(squares) / counts.len() as f64
     }
 
     /// `∂penalty/∂s` for every spike of unit m, given each unit's spike

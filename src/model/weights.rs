@@ -5,6 +5,8 @@ use anyhow::{ensure, Result};
 use tch::{Device, Kind, Tensor};
 
 use crate::config::Config;
+use crate::host;
+use crate::portable::Arithmetic;
 
 /// The two trainable weight matrices.
 pub struct Weights {
@@ -59,19 +61,54 @@ pub fn torch_fan_in(shape: &[i64]) -> i64 {
 }
 
 /// W1 and W2 drawn uniform in ±1/sqrt(fan_in), W1 first, from libtorch's
-/// default generator: the notebook's `init_weight_matrices`.
-pub fn init_weight_matrices(cfg: &Config, device: Device) -> Result<Weights> {
+/// default generator: the notebook's `init_weight_matrices`. Both forms draw
+/// the same 32-bit words from the generator, one per weight, so what comes
+/// after (the batch orders) is the same. `Libtorch` leaves the arithmetic to
+/// `uniform_`, whose result depends on ATen's vector level (its AVX2 and
+/// AVX-512 builds fuse `x·(to - from) + from` into one multiply-add, its
+/// default build rounds twice); `Portable` computes the fused form itself,
+/// which equals libtorch's on every CPU with AVX2.
+pub fn init_weight_matrices(
+    cfg: &Config,
+    device: Device,
+    arithmetic: Arithmetic,
+) -> Result<Weights> {
     let init = |rows: usize, cols: usize| -> Result<Tensor> {
         let shape = [rows as i64, cols as i64];
         let bound = 1.0 / (torch_fan_in(&shape) as f64).sqrt();
-        let mut w = Tensor::f_empty(shape, (Kind::Float, device))?;
-        let _ = w.f_uniform_(-bound, bound)?;
+        let w = match arithmetic {
+            Arithmetic::Libtorch => {
+                let mut w = Tensor::f_empty(shape, (Kind::Float, device))?;
+                let _ = w.f_uniform_(-bound, bound)?;
+                w
+            }
+            Arithmetic::Portable => {
+                let mut words = Tensor::f_empty(shape, (Kind::Int, Device::Cpu))?;
+                let _ = words.f_random_()?;
+                let (from, to) = (-bound as f32, bound as f32);
+                let values: Vec<f32> = host::slice::<i32>(&words)?
+                    .iter()
+                    .map(|&word| uniform_from_word(word as u32, from, to))
+                    .collect();
+                Tensor::f_from_slice(&values)?
+                    .f_view(shape)?
+                    .f_to_device(device)?
+            }
+        };
         Ok(w.set_requires_grad(true))
     };
     Ok(Weights {
         w1: init(cfg.input_size(), cfg.network.num_hidden)?,
         w2: init(cfg.network.num_hidden, cfg.data.num_classes)?,
     })
+}
+
+/// libtorch's `uniform_real` for float32: the word's low 24 bits as a
+/// fraction in [0, 1), scaled to [from, to) with one rounding. (`random_`
+/// on int32 keeps a word's low 31 bits, so these 24 come through.)
+fn uniform_from_word(word: u32, from: f32, to: f32) -> f32 {
+    let fraction = (word & 0xFF_FFFF) as f32 * (1.0 / (1u32 << 24) as f32);
+    fraction.mul_add(to - from, from)
 }
 
 /// The batch size and number of steps of `(batch, steps, input)` spikes.
@@ -84,4 +121,38 @@ pub fn batch_and_steps(input_spikes: &Tensor, cfg: &Config) -> Result<(i64, i64)
         size
     );
     Ok((size[0], size[1]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vectors::Vectors;
+
+    #[test]
+    fn portable_initial_weights_are_libtorchs_fused_uniform() {
+        let cfg = Config::default();
+        let draw = |arithmetic| {
+            tch::manual_seed(5);
+            let w = init_weight_matrices(&cfg, Device::Cpu, arithmetic).unwrap();
+            (
+                w,
+                Tensor::f_randperm(50, (Kind::Int64, Device::Cpu)).unwrap(),
+            )
+        };
+        let ((ours, after_ours), (theirs, after_theirs)) =
+            (draw(Arithmetic::Portable), draw(Arithmetic::Libtorch));
+        assert!(
+            after_ours.equal(&after_theirs),
+            "the forms draw different words"
+        );
+        let bound = 1.0 / (cfg.network.num_hidden as f64).sqrt() as f32;
+        let w1 = Vec::<f32>::try_from(&ours.w1.detach().flatten(0, -1)).unwrap();
+        assert!(w1.iter().all(|w| w.abs() <= bound));
+        // ATen's default build rounds twice; every CPU with AVX2 runs a
+        // fused build unless told otherwise.
+        let default_build = std::env::var("ATEN_CPU_CAPABILITY").is_ok_and(|l| l == "default");
+        if Vectors::detected() >= Vectors::Avx2 && !default_build {
+            assert!(ours.w1.equal(&theirs.w1) && ours.w2.equal(&theirs.w2));
+        }
+    }
 }

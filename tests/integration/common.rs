@@ -9,8 +9,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use snnloc::config::Config;
 use snnloc::data::data_generator;
+use snnloc::engine::Engine;
 use snnloc::labels::discretise;
 use snnloc::model::{init_weight_matrices, Weights};
+use snnloc::portable::Arithmetic;
 use snnloc::seed::seed_torch;
 use snnloc::spikes::SpikeSet;
 use snnloc::stimulus::{random_ipd_input_signal, Dataset, StimulusRng};
@@ -107,7 +109,7 @@ pub fn batch_and_weights(cfg: &Config, seed: u64) -> (Tensor, Tensor, Weights) {
     let mut rng = StimulusRng::new(&cfg).unwrap();
     let _generator = seed_torch(seed);
     let data = random_ipd_input_signal(&cfg, cfg.data.batch_size, &mut rng, Device::Cpu).unwrap();
-    let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
+    let w = init_weight_matrices(&cfg, Device::Cpu, Arithmetic::Libtorch).unwrap();
     let labels = discretise(&data.ipd, cfg.data.num_classes).unwrap();
     let set = SpikeSet::Dense(data.spikes.shallow_clone());
     let batch = data_generator(&labels, &set, cfg.data.batch_size)
@@ -136,10 +138,14 @@ pub fn small_config() -> Config {
 /// The weights a training with `cfg` starts from, detached.
 pub fn initial_weights(cfg: &Config) -> Weights {
     let _generator = seed_torch(cfg.run.seed);
-    init_weight_matrices(cfg, Device::Cpu)
-        .unwrap()
-        .detached_copy(Device::Cpu)
-        .unwrap()
+    init_weight_matrices(
+        cfg,
+        Device::Cpu,
+        Engine::resolve(cfg, Device::Cpu).unwrap().arithmetic(),
+    )
+    .unwrap()
+    .detached_copy(Device::Cpu)
+    .unwrap()
 }
 
 /// `n` samples of random IPDs from the config's stimulus stream.

@@ -30,7 +30,13 @@ fn fused_engine_matches_the_reference_engine() {
         let f = Engine::Fused
             .loss_and_gradients(&Spikes::from(&spikes), &labels, &w, &cfg)
             .unwrap();
-        assert_eq!(r.loss, f.loss, "seed {seed}: losses differ");
+        // The fused engine's loss is float64 (`portable`), libtorch's float32.
+        assert!(
+            (r.loss - f.loss).abs() <= 1e-6 * r.loss.abs(),
+            "seed {seed}: losses {} and {}",
+            r.loss,
+            f.loss
+        );
         let (d1, d2) = (
             max_relative_difference(&f.w1, &r.w1),
             max_relative_difference(&f.w2, &r.w2),
@@ -50,7 +56,8 @@ fn fused_engine_matches_the_reference_engine() {
         let reference_scores = Engine::Reference
             .class_scores(&Spikes::from(&spikes), &w, &cfg)
             .unwrap();
-        assert!(scores.equal(&reference_scores));
+        // The same trace, summed over time in another order.
+        assert!(max_relative_difference(&scores, &reference_scores) < 1e-6);
     }
 }
 
@@ -108,12 +115,11 @@ fn assert_engines_agree(cfg: &Config, what: &str, tolerance: f64) {
         let scores = Engine::Fused
             .class_scores(&Spikes::from(&spikes), &w, cfg)
             .unwrap();
+        let reference_scores = Engine::Reference
+            .class_scores(&Spikes::from(&spikes), &w, cfg)
+            .unwrap();
         assert!(
-            scores.equal(
-                &Engine::Reference
-                    .class_scores(&Spikes::from(&spikes), &w, cfg)
-                    .unwrap()
-            ),
+            max_relative_difference(&scores, &reference_scores) < 1e-6,
             "{what}: scores"
         );
     }

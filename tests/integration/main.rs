@@ -16,6 +16,7 @@ mod numpy_random;
 mod options;
 mod plots;
 mod refusals;
+mod same_bits_everywhere;
 mod spikes;
 mod stimulus;
 mod sweep;

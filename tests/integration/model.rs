@@ -6,6 +6,7 @@ use snnloc::model::lif::{lif_step, LifParams};
 use snnloc::model::readout::{readout_step, ReadoutParams};
 use snnloc::model::weights::torch_fan_in;
 use snnloc::model::{init_weight_matrices, Surrogate};
+use snnloc::portable::Arithmetic;
 use snnloc::seed::seed_torch;
 use snnloc::spikes::Spikes;
 use tch::{Device, Kind, Tensor};
@@ -56,7 +57,7 @@ fn weights_use_torch_fan_in_and_bounds() {
     assert_eq!(torch_fan_in(&[30, 12]), 12);
     let cfg = Config::default();
     let _generator = seed_torch(0);
-    let w = init_weight_matrices(&cfg, Device::Cpu).unwrap();
+    let w = init_weight_matrices(&cfg, Device::Cpu, Arithmetic::Libtorch).unwrap();
     assert_eq!(w.w1.size(), [200, 30]);
     assert_eq!(w.w2.size(), [30, 12]);
     let max = |t: &Tensor| to_vec(t).iter().fold(0f32, |m, x| m.max(x.abs())) as f64;

@@ -74,6 +74,7 @@ fn the_regulariser_penalises_rates_above_its_band() {
         .set_requires_grad(true);
     let penalty = r.penalty(&spikes).unwrap();
     assert!((penalty.double_value(&[]) - 0.25).abs() < 1e-6);
+    assert!((r.penalty_of_counts(&[30.0, 10.0], 2) - 0.25).abs() < 1e-12);
     let grad = Tensor::run_backward(&[&penalty], &[&spikes], false, false);
     let by_hand = r.spike_gradient(&[30.0, 10.0], 2);
     let autograd = to_vec(&grad[0]);

@@ -199,17 +199,13 @@ fn surrogate_slopes(
     workers: &Workers,
 ) -> Result<Tensor> {
     let mut slopes = host::empty::<f32>(shape)?;
-    // libtorch's sigmoid computes the last few elements of a call with
-    // scalar code, which can round differently from its vector code. Parts
-    // of whole multiples of 64 floats (whole vectors of every width) leave
-    // those to the last part: the same elements as one call over all.
     let per = workers.per_part(v.len(), 64);
     let parts = host::slice_mut::<f32>(&mut slopes)?
         .chunks_mut(per)
         .zip(v.chunks(per));
-    workers.try_each(parts, |(out, v)| {
+    workers.each(parts, |(out, v)| {
         lif.surrogate.derivative_into(v, threshold, out)
-    })?;
+    });
     Ok(slopes)
 }
 
@@ -304,12 +300,18 @@ fn add_rate_gradient(
     regulariser: &RateRegulariser,
     above: &mut [f32],
 ) {
+    let per_spike = regulariser.spike_gradient(&spike_counts(spikes, hidden), batch);
+    for row in above.chunks_mut(hidden) {
+        row.iter_mut().zip(&per_spike).for_each(|(g, r)| *g += r);
+    }
+}
+
+/// Each hidden unit's spikes over all samples and steps of `(…, hidden)`
+/// spikes, summed in order (exact: whole numbers below 2²⁴).
+pub(super) fn spike_counts(spikes: &[f32], hidden: usize) -> Vec<f32> {
     let mut counts = vec![0f32; hidden];
     for row in spikes.chunks(hidden) {
         counts.iter_mut().zip(row).for_each(|(c, s)| *c += s);
     }
-    let per_spike = regulariser.spike_gradient(&counts, batch);
-    for row in above.chunks_mut(hidden) {
-        row.iter_mut().zip(&per_spike).for_each(|(g, r)| *g += r);
-    }
+    counts
 }

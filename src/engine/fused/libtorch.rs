@@ -7,9 +7,9 @@
 //! 1. **MKL's summation order.** `products` sums every product in the
 //!    order measured for MKL's one-thread sgemm in libtorch 2.13 on
 //!    AVX-512 x86 (`products::blocks`: blocks of 384 terms). On such CPUs
-//!    the fused engine therefore equals the reference engine bit for bit;
-//!    it never depends on the order for its own determinism, only for that
-//!    equality. Test: `products_sum_in_mkls_one_thread_sgemm_order`, which
+//!    the fused engine's forward pass therefore equals the reference
+//!    engine's bit for bit; it never depends on the order for its own
+//!    determinism, only for that equality. Test: `products_sum_in_mkls_one_thread_sgemm_order`, which
 //!    compares both on AVX-512 CPUs and says that it skipped elsewhere.
 //! 2. **libtorch's OpenMP team.** `workers` runs its parts on the team
 //!    that libtorch's own parallel ops use, through `GOMP_parallel` found

@@ -8,9 +8,13 @@
 //! the engine's numbers do not depend on the thread count.
 //!
 //! Forward arithmetic is the reference's, operation for operation in
-//! float32, so spikes, the readout trace and the loss are bit-identical
-//! where libtorch's product sums in that order (measured for MKL on
-//! AVX-512 x86 with one thread); gradients agree to rounding.
+//! float32, so spikes and the readout trace are bit-identical where
+//! libtorch's product sums in that order (measured for MKL on AVX-512 x86
+//! with one thread). What libtorch would compute with kernels picked for
+//! the processor (the scores, the loss and its gradient, the surrogate's
+//! sigmoid, Adam, the initial weights) the engine computes in `portable`
+//! arithmetic instead, so that its numbers are the same on every x86-64
+//! CPU; they agree with the reference's to rounding.
 //!
 //! CPU only: `Engine::resolve` picks the reference engine on other devices.
 
@@ -23,7 +27,7 @@ use anyhow::{ensure, Result};
 use tch::{Kind, Tensor};
 
 use super::Evaluation;
-use crate::config::Config;
+use crate::config::{Config, Readout};
 use crate::host;
 use crate::model::lif::LifScalars;
 use crate::model::readout::{self, ReadoutScalars};
@@ -150,12 +154,55 @@ pub fn snn(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Tensor> {
 pub fn evaluate(spikes: &Spikes, w: &Weights, cfg: &Config) -> Result<Evaluation> {
     let workers = Workers::new();
     let trace = forward(spikes, w, cfg, &workers)?;
+    let (scores, _) = scores(&trace, &ReadoutParams::new(cfg))?;
+    let Dims { batch, classes, .. } = trace.dims;
     Ok(Evaluation {
-        scores: readout::scores(&trace.v_rec, &ReadoutParams::new(cfg))?,
+        scores: Tensor::f_from_slice(&scores)?.f_view([batch as i64, classes as i64])?,
         hidden_spikes: trace
             .s
             .f_sum_dim_intlist([0, 1].as_slice(), false, Kind::Float)?,
     })
+}
+
+/// Each sample's class scores `(batch, classes)` and, for the max readout,
+/// the step each comes from: `readout::sample_scores` sample by sample.
+fn scores(trace: &Trace, readout: &ReadoutParams) -> Result<(Vec<f32>, Vec<usize>)> {
+    let Dims {
+        batch,
+        steps,
+        classes,
+        ..
+    } = trace.dims;
+    let (mut scores, mut peaks) = (vec![0f32; batch * classes], vec![0usize; batch * classes]);
+    for ((trace, scores), peaks) in host::slice::<f32>(&trace.v_rec)?
+        .chunks(steps * classes)
+        .zip(scores.chunks_mut(classes))
+        .zip(peaks.chunks_mut(classes))
+    {
+        readout::sample_scores(trace, readout.kind, scores, peaks);
+    }
+    Ok((scores, peaks))
+}
+
+/// `∂L/∂u` `(batch, steps, classes)` from `∂L/∂scores`: every step of the
+/// summed readout takes it, only the peak's step of the max readout.
+fn through_scores(dm: &[f32], peaks: &[usize], dims: Dims, kind: Readout) -> Result<Tensor> {
+    let Dims {
+        batch,
+        steps,
+        classes,
+        ..
+    } = dims;
+    let mut dv = host::empty::<f32>(&[batch, steps, classes])?;
+    let out = host::slice_mut::<f32>(&mut dv)?;
+    for (i, (&d, &peak)) in dm.iter().zip(peaks).enumerate() {
+        let (b, c) = (i / classes, i % classes);
+        for t in 0..steps {
+            let on = kind == Readout::Sum || t == peak;
+            out[(b * steps + t) * classes + c] = if on { d } else { 0.0 };
+        }
+    }
+    Ok(dv)
 }
 
 pub fn loss_and_gradients(
@@ -165,18 +212,24 @@ pub fn loss_and_gradients(
     cfg: &Config,
 ) -> Result<Gradients> {
     let workers = Workers::new();
-    let trace = tch::no_grad(|| forward(spikes, w, cfg, &workers))?;
+    let _no_grad = tch::no_grad_guard();
+    let trace = forward(spikes, w, cfg, &workers)?;
     let readout = ReadoutParams::new(cfg);
 
-    // The loss and ∂L/∂m come from autograd on the tiny (batch, classes)
-    // scores, so both engines share one definition of the loss.
-    let v_rec = trace.v_rec.shallow_clone().set_requires_grad(true);
-    let loss = readout::loss_from_scores(&readout::scores(&v_rec, &readout)?, labels, &readout)?;
-    let dv = Tensor::f_run_backward(&[&loss], &[&v_rec], false, false)?[0].f_contiguous()?;
-    let _no_grad = tch::no_grad_guard();
+    let (scores, peaks) = scores(&trace, &readout)?;
+    let labels = Vec::<i64>::try_from(
+        &labels
+            .f_to_device(tch::Device::Cpu)?
+            .f_to_kind(Kind::Int64)?,
+    )?;
+    let (loss, dm) = readout::cross_entropy(&scores, &labels, readout.scale)?;
+    let dv = through_scores(&dm, &peaks, trace.dims, readout.kind)?;
     let regulariser = RateRegulariser::new(cfg);
     let loss = match &regulariser {
-        Some(r) => loss.f_add(&r.penalty(&trace.s)?)?,
+        Some(r) => {
+            let counts = backward::spike_counts(host::slice(&trace.s)?, trace.dims.hidden);
+            loss + r.penalty_of_counts(&counts, trace.dims.batch)
+        }
         None => loss,
     };
 
@@ -189,7 +242,7 @@ pub fn loss_and_gradients(
         &workers,
     )?;
     Ok(Gradients {
-        loss: loss.f_double_value(&[])?,
+        loss,
         w1: products::w1_gradient(spikes, &gh, &workers)?,
         w2: from_readout.grad_w2,
     })

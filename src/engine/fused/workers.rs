@@ -88,25 +88,6 @@ impl Workers {
         self.each(runs, |run| run.into_iter().for_each(&work));
     }
 
-    /// `each` for work that can fail; the first error, if any.
-    pub(super) fn try_each<P: Send, E: Send>(
-        &self,
-        parts: impl IntoIterator<Item = P>,
-        work: impl Fn(P) -> Result<(), E> + Sync,
-    ) -> Result<(), E> {
-        let failed = Mutex::new(None);
-        self.each(parts, |part| {
-            if let Err(e) = work(part) {
-                let mut first = failed.lock().unwrap_or_else(PoisonError::into_inner);
-                first.get_or_insert(e);
-            }
-        });
-        match failed.into_inner().unwrap_or_else(PoisonError::into_inner) {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
     /// Cuts `out`, rows of `width` floats, into one part per thread
     /// (`per_part`) and fills each with `fill(first row, part)`.
     pub(super) fn fill_rows(
