@@ -143,3 +143,21 @@ fn golden_run_is_the_same_on_every_processor() {
         "test accuracy"
     );
 }
+
+#[test]
+fn a_vector_level_the_cpu_cannot_run_is_refused_before_any_work() {
+    let dir = scratch_dir("vectors-refused");
+    for value in ["avx9", "AVX2", ""] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_snnloc"))
+            .args(["train", "--out"])
+            .arg(&dir)
+            .env(VECTORS_ENV, value)
+            .output()
+            .expect("snnloc runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{VECTORS_ENV}={value:?} was taken");
+        assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
+        assert!(stderr.starts_with("error: ") && stderr.contains("baseline, avx2, avx512"));
+        assert!(!dir.exists(), "{VECTORS_ENV}={value:?} left a folder");
+    }
+}
