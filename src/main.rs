@@ -16,10 +16,14 @@ fn main() -> ExitCode {
     // Die quietly when the reader of stdout goes away (`snnloc train | head`),
     // as command-line tools do, instead of panicking on the failed print.
     #[cfg(unix)]
-    // SAFETY: setting a signal's disposition to the default before any
-    // other thread exists.
+    // SAFETY: setting signals' dispositions before any other thread
+    // exists.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        // Past a file-size limit (`ulimit -f`) a write then fails with
+        // EFBIG, which the command reports as one line and cleans up after,
+        // instead of the process dying silently with a half-written file.
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,

@@ -1,6 +1,8 @@
 //! Files a run leaves behind. Every file is written to a temporary name in
 //! its folder and renamed into place, so a reader (or a killed run) never
-//! sees half a file.
+//! sees half a file; what a killed process left under such a name is
+//! deleted the next time that file is written. A folder of several files
+//! is written as one transaction by `staging`.
 
 use std::ffi::OsString;
 use std::fs;
@@ -11,6 +13,7 @@ use tch::{Device, Kind, Tensor};
 
 use crate::config::Config;
 use crate::model::Weights;
+use crate::{faults, staging};
 
 /// Lets `write` produce the file at a fresh temporary path beside `path`,
 /// then syncs it and renames it onto `path`, so readers see the old file or
@@ -27,6 +30,10 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
     let mut prefix = OsString::from(".");
     prefix.push(name);
     prefix.push(".tmp-");
+    for leftover in staging::dead_leftovers(dir, &prefix) {
+        let _ = fs::remove_file(leftover);
+    }
+    prefix.push(format!("{}-", std::process::id()));
     let mut suffix = OsString::new();
     if let Some(ext) = path.extension() {
         suffix.push(".");
@@ -45,9 +52,11 @@ pub fn write_atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) ->
                 .open(tmp)
         })?;
     write(tmp.path())?;
+    faults::point("written");
     // The writer wrote through the path, into this same file.
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
+    faults::point("renamed");
     Ok(())
 }
 
@@ -107,6 +116,12 @@ pub fn write_matrix_csv<T: ToString>(path: &Path, corner: &str, matrix: &[Vec<T>
 /// written and removed, so that a bad `out` fails before any work rather
 /// than after it.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
+    if dir.symlink_metadata().is_ok() && !dir.exists() {
+        bail!(
+            "`out` {}: a symbolic link to nothing; remove it or choose another `out`",
+            dir.display()
+        );
+    }
     if dir.exists() && !dir.is_dir() {
         bail!(
             "`out` {}: exists and is not a folder; choose another `out`",
@@ -133,19 +148,35 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 /// Saves W1 and W2 as float32 safetensors named `W1` and `W2`, readable by
 /// Python's `safetensors.torch.load_file`.
 pub fn save_weights(path: &Path, w: &Weights) -> Result<()> {
+    use safetensors::tensor::{serialize, Dtype, TensorView};
     let cpu = w.detached_copy(Device::Cpu)?;
-    write_atomically(path, |tmp| {
-        Ok(Tensor::write_safetensors(
-            &[("W1", &cpu.w1), ("W2", &cpu.w2)],
-            tmp,
-        )?)
-    })
-    .with_context(|| format!("cannot write weights {}", path.display()))
+    let (w1, w2) = (cpu.w1.f_contiguous()?, cpu.w2.f_contiguous()?);
+    let bytes = |t: &Tensor| -> Result<Vec<u8>> {
+        Ok(crate::host::slice::<f32>(t)?
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect())
+    };
+    let (b1, b2) = (bytes(&w1)?, bytes(&w2)?);
+    let view = |t: &Tensor, data| {
+        let shape = t.size().iter().map(|&d| d as usize).collect();
+        TensorView::new(Dtype::F32, shape, data)
+    };
+    let views = [("W1", view(&w1, &b1)?), ("W2", view(&w2, &b2)?)];
+    let file = serialize(views, &None)?;
+    write_atomically(path, |tmp| Ok(fs::write(tmp, &file)?))
+        .with_context(|| format!("cannot write weights {}", path.display()))
 }
 
 /// Loads weights saved by `save_weights` (or by Python) and checks that they
 /// fit the config.
 pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights> {
+    if path.is_dir() {
+        bail!(
+            "`weights` {}: a folder; give the weights.safetensors in it",
+            path.display()
+        );
+    }
     if !path.is_file() {
         bail!("`weights` {}: no such file", path.display());
     }
@@ -179,5 +210,13 @@ pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights
     };
     w.check_shapes(cfg)
         .with_context(|| format!("`weights` {} does not fit the config", path.display()))?;
+    for (name, t) in [("W1", &w.w1), ("W2", &w.w2)] {
+        if t.f_isfinite()?.f_all()?.f_int64_value(&[])? == 0 {
+            bail!(
+                "`weights` {}: {name} holds NaN or infinite values, which no network computes with; retrain with a lower `lr`",
+                path.display()
+            );
+        }
+    }
     Ok(w)
 }

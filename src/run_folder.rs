@@ -9,20 +9,27 @@
 //! matrices `confusion_{train,test}[_normalised].csv`, unless `--no-plots`
 //! the figures `loss` and `analysis_{train,test}` (PNG and SVG), and with
 //! `--inspect` the folder `inspect/`.
+//!
+//! `train` writes the folder as one transaction (`staging`): it appears, or
+//! replaces an earlier run's, whole when the run ends, so `eval`, `inspect`
+//! and a resuming sweep see a finished run or none. An earlier run is
+//! replaced only where it holds the same config and nothing but a run's
+//! files; another config, or files that no run writes, need `force`.
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{ensure, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use serde::Serialize;
 use tch::Device;
 
 use crate::analysis::Analysis;
-use crate::config::Config;
+use crate::config::{first_difference, Config};
 use crate::experiment::Outcome;
 use crate::metrics::Metrics;
 use crate::model::Weights;
 use crate::output;
 use crate::plots;
+use crate::staging;
 
 pub const CONFIG_FILE: &str = "config.json";
 pub const LOSS_FILE: &str = "loss.csv";
@@ -76,9 +83,43 @@ impl RunFolder {
         self.dir.join(INSPECT_DIR)
     }
 
-    /// Creates the folder and proves it writable, before any work.
-    pub fn prepare(&self) -> Result<()> {
-        output::prepare_dir(&self.dir)
+    /// Decides, before any work, that `train` may write this folder with
+    /// `cfg`, and proves its parent writable.
+    pub fn claim(&self, cfg: &Config, force: bool) -> Result<()> {
+        let dir = self.dir.display();
+        let Some(entries) = existing_entries(&self.dir)? else {
+            // An empty folder, which the finished run takes the place of.
+            return output::prepare_dir(&self.dir);
+        };
+        if !force {
+            if let Some(foreign) = entries.iter().find(|name| !is_run_entry(name)) {
+                bail!(
+                    "`out` {dir} holds {foreign}, which no snnloc run writes; choose another `out`, or add `force` to replace the folder whole"
+                );
+            }
+            if let Some(difference) = self.config_difference(cfg)? {
+                bail!(
+                    "`out` {dir} holds a run of another config ({difference}; stored vs this one); choose another `out`, or add `force` to replace it"
+                );
+            }
+        }
+        output::prepare_dir(staging::parent(&std::fs::canonicalize(&self.dir)?))
+    }
+
+    /// The first option in which the stored config differs from `cfg`.
+    fn config_difference(&self, cfg: &Config) -> Result<Option<String>> {
+        let Ok(text) = std::fs::read_to_string(self.config_path()) else {
+            return Ok(None);
+        };
+        let stored: serde_json::Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "{}: not a snnloc {CONFIG_FILE}",
+                self.config_path().display()
+            )
+        })?;
+        // Through text, as the stored file went, so floats compare alike.
+        let wanted = serde_json::from_str(&serde_json::to_string(cfg)?)?;
+        Ok(first_difference(&stored, &wanted))
     }
 
     /// Writes the config alone, as a sweep does for the run it starts.
@@ -86,8 +127,25 @@ impl RunFolder {
         output::write_json(&self.config_path(), cfg)
     }
 
-    /// Writes every file of a finished run; `plots` adds the figures.
+    /// Writes a finished run as one transaction: every file of it, the
+    /// figures where `plots`, then what `more` adds to the staged folder
+    /// (`train --inspect`'s folder), and puts it in place.
     pub fn write(
+        &self,
+        cfg: &Config,
+        metrics: &Metrics,
+        outcome: &Outcome,
+        plots: bool,
+        more: impl FnOnce(&RunFolder) -> Result<()>,
+    ) -> Result<()> {
+        staging::write_folder(&self.dir, |dir| {
+            let staged = RunFolder::new(dir);
+            staged.write_files(cfg, metrics, outcome, plots)?;
+            more(&staged)
+        })
+    }
+
+    fn write_files(
         &self,
         cfg: &Config,
         metrics: &Metrics,
@@ -148,6 +206,52 @@ impl RunFolder {
         );
         output::load_weights(&path, cfg, device)
     }
+}
+
+/// The names in `dir`, or `None` where it does not exist; an error where it
+/// is not a folder or is a link to nothing.
+fn existing_entries(dir: &Path) -> Result<Option<Vec<String>>> {
+    let shown = dir.display();
+    match dir.symlink_metadata() {
+        Err(_) => return Ok(None),
+        Ok(_) if std::fs::metadata(dir).is_err() => {
+            bail!("`out` {shown}: a symbolic link to nothing; remove it or choose another `out`")
+        }
+        Ok(_) if !dir.is_dir() => {
+            bail!("`out` {shown}: exists and is not a folder; choose another `out`")
+        }
+        Ok(_) => {}
+    }
+    let entries =
+        std::fs::read_dir(dir).with_context(|| format!("`out` {shown}: cannot read it"))?;
+    Ok(Some(
+        entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect(),
+    ))
+}
+
+/// Whether a run writes files of this name: its own, or the temporary names
+/// of a write that was killed.
+fn is_run_entry(name: &str) -> bool {
+    let figure = |stem: &str| {
+        [".png", ".svg"]
+            .iter()
+            .any(|ext| name.strip_suffix(ext).is_some_and(|n| n.starts_with(stem)))
+    };
+    [
+        CONFIG_FILE,
+        LOSS_FILE,
+        METRICS_FILE,
+        WEIGHTS_FILE,
+        INSPECT_DIR,
+    ]
+    .contains(&name)
+        || (name.starts_with("confusion_") && name.ends_with(".csv"))
+        || figure(LOSS_FIGURE)
+        || figure("analysis_")
+        || (name.starts_with('.') && name.contains(".tmp-"))
 }
 
 /// The config saved beside a weights file, which `eval` starts from.

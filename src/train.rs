@@ -21,7 +21,8 @@ pub struct TrainHistory {
     pub diverged: Option<Divergence>,
 }
 
-/// The first batch whose loss was not finite (1-based epoch and batch).
+/// The first batch whose loss was not finite, or whose step would have
+/// made a weight so (1-based epoch and batch).
 /// Training stops there: every later step would only spread the NaN.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Divergence {
@@ -58,8 +59,8 @@ pub fn train(
     let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr, engine.arithmetic())?;
     let dale = DaleSigns::new(cfg)?;
     let mut history = TrainHistory {
-        loss: Vec::with_capacity(cfg.training.epochs),
-        epoch_seconds: Vec::with_capacity(cfg.training.epochs),
+        loss: Vec::new(),
+        epoch_seconds: Vec::new(),
         diverged: None,
     };
     for epoch in 1..=cfg.training.epochs {
@@ -73,20 +74,17 @@ pub fn train(
         let mut local_loss = Vec::new();
         for (index, batch) in batches.enumerate() {
             let grads = batch_gradients(engine, dale.as_ref(), &batch?, w, cfg)?;
-            if !grads.loss.is_finite() {
+            let loss = grads.loss;
+            if !loss.is_finite() || !step_keeps_weights_finite(&mut adam, w, grads)? {
                 let at = Divergence {
                     epoch,
                     batch: index + 1,
                 };
                 history.diverged = Some(at);
-                on_progress(Progress::Diverged {
-                    at,
-                    loss: grads.loss,
-                })?;
+                on_progress(Progress::Diverged { at, loss })?;
                 break;
             }
-            local_loss.push(grads.loss);
-            adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
+            local_loss.push(loss);
         }
         if history.diverged.is_none() {
             let mean = local_loss.iter().sum::<f64>() / local_loss.len().max(1) as f64;
@@ -96,6 +94,23 @@ pub fn train(
         }
     }
     Ok(history)
+}
+
+/// Steps `w` with Adam, unless the step would leave a weight NaN or
+/// infinite (a huge `lr`, or a gradient that overflowed while the loss did
+/// not): then `w` stays as it was, and the answer is no.
+fn step_keeps_weights_finite(adam: &mut Adam, w: &mut Weights, grads: Gradients) -> Result<bool> {
+    let _no_grad = tch::no_grad_guard();
+    let before = [w.w1.f_detach_copy()?, w.w2.f_detach_copy()?];
+    adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
+    let finite =
+        |t: &tch::Tensor| -> Result<bool> { Ok(t.f_isfinite()?.f_all()?.f_int64_value(&[])? == 1) };
+    if finite(&w.w1)? && finite(&w.w2)? {
+        return Ok(true);
+    }
+    let _ = w.w1.f_copy_(&before[0])?;
+    let _ = w.w2.f_copy_(&before[1])?;
+    Ok(false)
 }
 
 /// The loss of one batch and the gradients of the weights Adam steps.

@@ -75,10 +75,7 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     if args.inspect {
         check_ideal(&cfg)?;
     }
-    run.prepare()?;
-    if args.inspect {
-        output::prepare_dir(&run.inspect_dir())?;
-    }
+    run.claim(&cfg, args.force)?;
     let quiet = args.runtime.quiet;
     if !quiet {
         say!(
@@ -94,25 +91,23 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     }
     let printer = notebook_printer(quiet, cfg.data.num_classes);
     let outcome = experiment::run(&cfg, device, engine, printer)?;
-    run.write(
-        &cfg,
-        &Metrics::new(&outcome, cfg.data.num_classes, device, engine),
-        &outcome,
-        !args.no_plots,
-    )?;
-    if !quiet {
-        let s = &outcome.seconds;
-        say!(
-            "Took {:.2} s (data {:.2} s, training {:.2} s = {:.3} s/epoch, analysis {:.2} s); results in {}",
-            s.total,
-            s.data_train + s.data_test,
-            s.training,
-            s.training / cfg.training.epochs as f64,
-            s.analysis_train + s.analysis_test,
-            run.dir().display()
-        )?;
-    }
-    if args.inspect {
+    let metrics = Metrics::new(&outcome, cfg.data.num_classes, device, engine);
+    run.write(&cfg, &metrics, &outcome, !args.no_plots, |staged| {
+        if !quiet {
+            let s = &outcome.seconds;
+            say!(
+                "Took {:.2} s (data {:.2} s, training {:.2} s = {:.3} s/epoch, analysis {:.2} s); results in {}",
+                s.total,
+                s.data_train + s.data_test,
+                s.training,
+                s.training / cfg.training.epochs as f64,
+                s.analysis_train + s.analysis_test,
+                run.dir().display()
+            )?;
+        }
+        if !args.inspect {
+            return Ok(());
+        }
         // `experiment::run` keeps no data; its test set is drawn again,
         // identically, from the config's seed.
         let test_data = experiment::test_set(&cfg, Device::Cpu)?;
@@ -120,11 +115,10 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             &cfg,
             &outcome.weights,
             &test_data,
-            &run.inspect_dir(),
+            (&staged.inspect_dir(), &run.inspect_dir()),
             quiet,
-        )?;
-    }
-    Ok(())
+        )
+    })
 }
 
 /// Draws the spikes evoked by random IPDs, as the notebook's first figure.

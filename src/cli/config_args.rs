@@ -51,9 +51,27 @@ impl ConfigArgs {
     }
 }
 
+/// Far above any config.json (about 1 kB), far below what reading costs.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 fn read_config(path: &std::path::Path) -> Result<Config> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("`config` {}: cannot read it", path.display()))?;
+    use std::io::Read;
+    let shown = path.display();
+    let file =
+        std::fs::File::open(path).with_context(|| format!("`config` {shown}: cannot read it"))?;
+    anyhow::ensure!(
+        file.metadata()?.is_file(),
+        "`config` {shown}: not a regular file; give a config.json"
+    );
+    // Read through a limit, in case the file grows while it is read.
+    let mut text = String::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("`config` {shown}: cannot read it as text"))?;
+    anyhow::ensure!(
+        text.len() as u64 <= MAX_CONFIG_BYTES,
+        "`config` {shown}: over {MAX_CONFIG_BYTES} bytes, not a config.json (a few hundred bytes)"
+    );
     serde_json::from_str(&text)
         .with_context(|| format!("`config` {}: not a snnloc config.json", path.display()))
 }

@@ -33,18 +33,53 @@ pub fn inspect_run(args: &InspectArgs) -> Result<()> {
     check_ideal(&cfg)?;
     let weights = run.read_weights(&cfg, Device::Cpu)?;
     let out = args.out.clone().unwrap_or_else(|| run.inspect_dir());
-    output::prepare_dir(&out)?;
+    claim_inspect_folder(&out, args.force)?;
     let data = test_set(&cfg, Device::Cpu)?;
-    inspect_into(&cfg, &weights, &data, &out, args.cpu.quiet)
+    snnloc::staging::write_folder(&out, |dir| {
+        inspect_into(&cfg, &weights, &data, (dir, &out), args.cpu.quiet)
+    })
 }
 
-/// Inspects `w` on `data`, writes the CSVs and figures into `out` and,
-/// unless quiet, prints what they show in a few lines.
+/// Decides, before any work, that `inspect` may replace `out` whole: it is
+/// new, or holds only what `inspect` writes (CSVs and figures), unless
+/// `force`.
+fn claim_inspect_folder(out: &Path, force: bool) -> Result<()> {
+    anyhow::ensure!(
+        !out.exists() || out.is_dir(),
+        "`out` {}: exists and is not a folder; choose another `out`",
+        out.display()
+    );
+    if out.is_dir() && !force {
+        let ours = |name: &str| {
+            [".csv", ".png", ".svg"]
+                .iter()
+                .any(|ext| name.ends_with(ext))
+                || name.starts_with('.')
+        };
+        for entry in std::fs::read_dir(out)?.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            anyhow::ensure!(
+                ours(&name) && entry.path().is_file(),
+                "`out` {} holds {name}, which inspect does not write; choose another `out`, or add `force` to replace the folder whole",
+                out.display()
+            );
+        }
+    }
+    match out.exists() {
+        true => output::prepare_dir(snnloc::staging::parent(out)),
+        // An empty folder, which the finished inspection takes the place of.
+        false => output::prepare_dir(out),
+    }
+}
+
+/// Inspects `w` on `data`, writes the CSVs and figures into the first
+/// folder of `(out, shown)` and, unless quiet, prints what they show in a
+/// few lines, naming the second, where the files will be.
 pub fn inspect_into(
     cfg: &Config,
     w: &Weights,
     data: &Dataset,
-    out: &Path,
+    (out, shown): (&Path, &Path),
     quiet: bool,
 ) -> Result<()> {
     let clock = Instant::now();
@@ -61,7 +96,7 @@ pub fn inspect_into(
             clock.elapsed().as_secs_f64(),
             csvs.len(),
             figures.len() / 2,
-            out.display()
+            shown.display()
         )?;
     }
     Ok(())

@@ -55,6 +55,9 @@ pub struct InspectArgs {
     /// Output folder for the CSVs and figures [default: RUN_DIR/inspect]
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// Replace --out whole even where it holds files that inspect does not write
+    #[arg(long)]
+    pub force: bool,
     /// Inspect on a fresh test set drawn for this seed [default: the run's own test set]
     #[arg(long)]
     pub seed: Option<u64>,
@@ -143,6 +146,9 @@ pub struct SweepMergeArgs {
     /// Add the ideal observer per value, as `snnloc sweep --ideal` (also when a shard has ideal.csv)
     #[arg(long)]
     pub ideal: bool,
+    /// If --out holds a different sweep, or files that no sweep writes, delete its results and merge afresh
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]
@@ -176,6 +182,9 @@ pub struct TrainArgs {
     /// Then inspect the trained network on its test set, into OUT/inspect (as `snnloc inspect OUT`)
     #[arg(long)]
     pub inspect: bool,
+    /// Replace --out whole even where it holds a run of another config, or files that no run writes
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Args, Debug)]

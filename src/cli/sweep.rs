@@ -16,8 +16,7 @@ use snnloc::sweep::{self, train_command, Shard, SweepSpec};
 /// thread per core, and OpenMP threads spin-waiting on oversubscribed cores
 /// slow every run down.
 fn threads_per_job(jobs: usize) -> Option<usize> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    (jobs > 1).then(|| (cores / jobs).max(1))
+    (jobs > 1).then(|| (snnloc::machine::cores() / jobs).max(1))
 }
 
 /// Checks every input, then runs (or with --dry-run lists) a sweep's jobs.
@@ -25,6 +24,13 @@ pub fn sweep(args: &SweepArgs) -> Result<()> {
     let base = args.config.resolve_unvalidated()?;
     let params: Vec<&str> = args.param.iter().map(String::as_str).collect();
     let values: Vec<&str> = args.values.iter().map(String::as_str).collect();
+    let most = super::runtime::max_threads();
+    anyhow::ensure!(
+        args.jobs <= most,
+        "`jobs` {}: this machine has {} cores; give at most {most}",
+        args.jobs,
+        snnloc::machine::cores()
+    );
     let spec = SweepSpec::grid(&params, &values, args.repeats, base)?;
     let shard: Shard = args.shard.parse()?;
     // The children use --device and --threads; a bad one fails here, once.
@@ -93,7 +99,7 @@ fn ignored(_: i32) -> bool {
 }
 
 pub fn sweep_merge(args: &SweepMergeArgs) -> Result<()> {
-    let report = sweep::merge(&args.out, &args.dirs, args.ideal)?;
+    let report = sweep::merge(&args.out, &args.dirs, args.ideal, args.force)?;
     if !args.quiet {
         say!(
             "merged {} of {} jobs into {}{}",

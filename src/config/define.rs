@@ -124,10 +124,18 @@ pub mod check {
         at_least(2)(value)
     }
 
+    /// Every count's largest value: ten million, beyond any experiment
+    /// here, so that products of counts stay far from overflow (memory,
+    /// which limits them first, is checked by `Config::validate`).
+    pub const MAX_COUNT: usize = 10_000_000;
+
     fn at_least(min: usize) -> impl Fn(&usize) -> Result<(), String> {
         move |&value| {
             if value < min {
                 return Err(format!("must be at least {min}, got {value}"));
+            }
+            if value > MAX_COUNT {
+                return Err(format!("must be at most {MAX_COUNT}, got {value}"));
             }
             Ok(())
         }
@@ -136,7 +144,8 @@ pub mod check {
     pub fn positive(&value: &f64) -> Result<(), String> {
         if !(value.is_finite() && value > 0.0) {
             return Err(format!(
-                "must be a finite number greater than 0, got {value}"
+                "must be a finite number greater than 0, got {}",
+                crate::config::shown(value)
             ));
         }
         Ok(())
@@ -144,7 +153,10 @@ pub mod check {
 
     pub fn fraction(&value: &f64) -> Result<(), String> {
         if !(0.0..=1.0).contains(&value) {
-            return Err(format!("must be a fraction between 0 and 1, got {value}"));
+            return Err(format!(
+                "must be a fraction between 0 and 1, got {}",
+                crate::config::shown(value)
+            ));
         }
         Ok(())
     }
@@ -152,7 +164,8 @@ pub mod check {
     pub fn non_negative(&value: &f64) -> Result<(), String> {
         if !(value.is_finite() && value >= 0.0) {
             return Err(format!(
-                "must be a finite number of at least 0, got {value}"
+                "must be a finite number of at least 0, got {}",
+                crate::config::shown(value)
             ));
         }
         Ok(())

@@ -38,6 +38,19 @@ impl Config {
                 None => settings.push(setting(None, &key, value)?),
             }
         }
+        // An option given twice (flat and in its group, or by two of its
+        // spellings) would keep one of the values silently.
+        for (i, (def, _)) in settings.iter().enumerate() {
+            if settings[..i]
+                .iter()
+                .any(|(earlier, _)| earlier.name == def.name)
+            {
+                return Err(format!(
+                    "`{}` is given twice; give each option once, flat or in its group",
+                    def.name
+                ));
+            }
+        }
         settings.sort_by_key(|(def, _)| def.sets.is_empty());
         for (_, setting) in settings {
             setting.apply(self);
@@ -80,4 +93,29 @@ fn find(group: Option<Group>, key: &str) -> Result<&'static OptionDef, String> {
 
 fn group_keys() -> Vec<&'static str> {
     Group::ALL.iter().map(|g| g.key()).collect()
+}
+
+/// Where two JSON documents first differ, as `path: a vs b` (a missing key
+/// reads as null), for errors that say what changed between two configs or sweeps.
+pub fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
+    difference_at(a, b, "")
+}
+
+fn difference_at(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    if a == b {
+        return None;
+    }
+    if let (Value::Object(x), Value::Object(y)) = (a, b) {
+        return x.keys().chain(y.keys()).find_map(|key| {
+            let path = if path.is_empty() {
+                key.clone()
+            } else {
+                format!("{path}.{key}")
+            };
+            let (u, v) = (x.get(key), y.get(key));
+            difference_at(u.unwrap_or(&Value::Null), v.unwrap_or(&Value::Null), &path)
+        });
+    }
+    Some(format!("{path}: {a} vs {b}"))
 }

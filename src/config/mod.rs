@@ -17,8 +17,9 @@ use anyhow::{bail, Result};
 
 use define::define_options;
 pub use define::{check, OptionDef, Setting};
+pub use json::first_difference;
 use value::choice;
-pub use value::{OptionValue, ValueKind};
+pub use value::{shown, OptionValue, ValueKind};
 
 choice! {
     /// How the random phase offset of the stimulus is drawn.
@@ -237,6 +238,21 @@ define_options! {
     }
 }
 
+/// What `Config::memory_needed` estimates, in bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct MemoryNeeded {
+    pub data: f64,
+    pub batch: f64,
+    pub weights: f64,
+}
+
+impl MemoryNeeded {
+    /// The parts, and libtorch's own ~0.3 GB.
+    pub fn total(&self) -> f64 {
+        self.data + self.batch + self.weights + 3e8
+    }
+}
+
 /// Every option, in definition order.
 pub fn options() -> &'static [OptionDef] {
     static OPTIONS: std::sync::LazyLock<Vec<OptionDef>> = std::sync::LazyLock::new(definitions);
@@ -344,17 +360,18 @@ impl Config {
         if self.training.rate_reg_high_hz <= self.training.rate_reg_low_hz {
             bail!(
                 "`rate-reg-high-hz` {} must be above `rate-reg-low-hz` {}",
-                self.training.rate_reg_high_hz,
-                self.training.rate_reg_low_hz
+                shown(self.training.rate_reg_high_hz),
+                shown(self.training.rate_reg_low_hz)
             );
         }
         let p_max = self.stimulus.rate_max * self.dt();
         if p_max > 1.0 {
             bail!(
-                "`rate-max` {} Hz times `dt-ms` {} ms is a spike probability of {p_max} per step; \
+                "`rate-max` {} Hz times `dt-ms` {} ms is a spike probability of {} per step; \
                  it must be at most 1 (lower `rate-max` or `dt-ms`)",
-                self.stimulus.rate_max,
-                self.stimulus.dt_ms
+                shown(self.stimulus.rate_max),
+                shown(self.stimulus.dt_ms),
+                shown(p_max)
             );
         }
         if self.run.rng == RngMode::Numpy && self.run.seed > u64::from(u32::MAX) {
@@ -366,9 +383,10 @@ impl Config {
         let steps = (self.duration() / self.dt()).round();
         if !(2.0..=1e6).contains(&steps) {
             bail!(
-                "`duration-ms` {} with `dt-ms` {} gives {steps} time steps; it must be between 2 and 1000000",
-                self.stimulus.duration_ms,
-                self.stimulus.dt_ms,
+                "`duration-ms` {} with `dt-ms` {} gives {} time steps; it must be between 2 and 1000000",
+                shown(self.stimulus.duration_ms),
+                shown(self.stimulus.dt_ms),
+                shown(steps),
             );
         }
         // The notebook draws all stimulus uniforms at once; refuse sizes that
@@ -381,6 +399,50 @@ impl Config {
                 "the data set would hold {elements:.3e} input values (`batch-size` x `n-training-batches` or `n-testing-batches` x steps x 2 x `anf-per-ear`); reduce one of them"
             );
         }
+        self.check_memory()
+    }
+
+    /// Refuses, before any allocation, a run that would not fit in the
+    /// memory this machine has free.
+    fn check_memory(&self) -> Result<()> {
+        let Some(available) = crate::machine::available_memory() else {
+            return Ok(());
+        };
+        let needed = self.memory_needed();
+        if needed.total() > available {
+            let gb = crate::machine::gigabytes;
+            bail!(
+                "this run needs about {} (data set {}, each batch {}, weights {}) but the machine has {} free; lower `num-hidden`, `batch-size`, `n-training-batches`, `anf-per-ear` or `duration-ms`",
+                gb(needed.total()),
+                gb(needed.data),
+                gb(needed.batch),
+                gb(needed.weights),
+                gb(available)
+            );
+        }
         Ok(())
+    }
+
+    /// An upper estimate of a training's memory: the larger data set (one
+    /// byte per input and step, and with `rng` numpy the notebook's float64
+    /// uniforms, drawn all at once), one batch's float32 arrays (its input
+    /// spikes, and about a dozen `(batch, steps, hidden)` arrays of the
+    /// forward and backward passes or of the autograd graph), and the
+    /// weights with their gradients and Adam's moments.
+    pub fn memory_needed(&self) -> MemoryNeeded {
+        let steps = self.duration_steps() as f64;
+        let (inputs, hidden) = (self.input_size() as f64, self.network.num_hidden as f64);
+        let classes = self.data.num_classes as f64;
+        let samples = self.n_training_samples().max(self.n_testing_samples()) as f64;
+        let per_input = match self.run.rng {
+            RngMode::Fast => 1.0,
+            RngMode::Numpy => 9.0,
+        };
+        let batch = self.data.batch_size as f64 * steps;
+        MemoryNeeded {
+            data: samples * steps * inputs * per_input,
+            batch: batch * 4.0 * (inputs + 12.0 * hidden + 4.0 * classes),
+            weights: (inputs * hidden + hidden * classes) * 4.0 * 5.0,
+        }
     }
 }

@@ -17,6 +17,15 @@ pub enum ValueKind {
     Choice(&'static [&'static str]),
 }
 
+/// A number as an error message shows it: plainly, or with an exponent
+/// where plain digits would run long (`1e300`, not 301 digits).
+pub fn shown(x: f64) -> String {
+    match x == 0.0 || !x.is_finite() || (1e-4..1e15).contains(&x.abs()) {
+        true => format!("{x}"),
+        false => format!("{x:e}"),
+    }
+}
+
 /// A value an option can hold.
 pub trait OptionValue:
     Clone + PartialEq + Serialize + DeserializeOwned + Send + Sync + 'static
@@ -53,7 +62,7 @@ impl OptionValue for usize {
     fn parse(text: &str) -> Result<Self, String> {
         text.trim()
             .parse()
-            .map_err(|_| format!("cannot read '{text}' as a whole number of at least 0"))
+            .map_err(|_| format!("cannot read '{text}' as a whole number"))
     }
 }
 
@@ -126,7 +135,9 @@ mod tests {
         assert_eq!(f64::parse("1e-3"), Ok(0.001));
         assert!(f64::parse("two").unwrap_err().contains("as a number"));
         assert_eq!(usize::parse("30"), Ok(30));
-        assert!(usize::parse("-1").unwrap_err().contains("at least 0"));
+        assert!(usize::parse("-1")
+            .unwrap_err()
+            .contains("as a whole number"));
         assert!(usize::parse("1.5").is_err());
         assert_eq!(u64::parse("18446744073709551615"), Ok(u64::MAX));
         assert!(u64::parse("18446744073709551616")

@@ -27,8 +27,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use anyhow::{ensure, Context, Result};
+use image::ImageEncoder;
 use plotters::coord::Shift;
+use plotters::drawing::DrawingAreaErrorKind;
 use plotters::prelude::*;
+use plotters_backend::DrawingErrorKind;
 
 use crate::output::write_atomically;
 use text::{bundled_font, GlyphFix};
@@ -68,11 +71,17 @@ fn save(figure: &impl Figure, stem: &Path) -> Result<Vec<PathBuf>> {
         let root = SVGBackend::with_string(&mut svg_text, figure.size()).into_drawing_area();
         render(figure, &root).with_context(|| fail(&svg))?;
     }
-    write_atomically(&png, |tmp| {
-        let root = GlyphFix(BitMapBackend::new(tmp, figure.size())).into_drawing_area();
-        render(figure, &root)
-    })
-    .with_context(|| fail(&png))?;
+    let (width, height) = figure.size();
+    let mut pixels = vec![0u8; width as usize * height as usize * 3];
+    {
+        let backend = BitMapBackend::with_buffer(&mut pixels, (width, height));
+        render(figure, &GlyphFix(backend).into_drawing_area()).with_context(|| fail(&png))?;
+    }
+    let mut encoded = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut encoded)
+        .write_image(&pixels, width, height, image::ColorType::Rgb8)
+        .with_context(|| fail(&png))?;
+    write_atomically(&png, |tmp| Ok(fs::write(tmp, encoded)?)).with_context(|| fail(&png))?;
     write_atomically(&svg, |tmp| Ok(fs::write(tmp, svg_text)?)).with_context(|| fail(&svg))?;
     Ok(vec![png, svg])
 }
@@ -81,10 +90,21 @@ fn render<DB: DrawingBackend>(figure: &impl Figure, root: &DrawingArea<DB, Shift
 where
     DB::ErrorType: 'static,
 {
-    root.fill(&WHITE)?;
+    root.fill(&WHITE).map_err(backend_error)?;
     figure.draw(root)?;
-    root.present()?;
+    root.present().map_err(backend_error)?;
     Ok(())
+}
+
+/// A drawing backend's error by its own message: plotters' wrapper shows
+/// the backend's error as a debug structure.
+fn backend_error<E: std::error::Error + Send + Sync>(e: DrawingAreaErrorKind<E>) -> anyhow::Error {
+    match e {
+        DrawingAreaErrorKind::BackendError(DrawingErrorKind::DrawingError(inner)) => {
+            anyhow::anyhow!("{inner}")
+        }
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 fn with_suffix(stem: &Path, ext: &str) -> Result<PathBuf> {

@@ -8,9 +8,11 @@ use anyhow::{bail, Context, Result};
 
 use super::grid::heatmap_files;
 use super::ideal::IDEAL_FILE;
+use super::lock::LOCK_FILE;
 use super::records::RUNS_FILE;
-use super::spec::{first_difference, Job, SweepFile};
+use super::spec::{Job, SweepFile};
 use super::summary::{ABS_ERROR_FIGURE, ACCURACY_FIGURE, MIDPOINT_ERROR_FIGURE, SUMMARY_FILE};
+use crate::config::first_difference;
 use crate::output;
 
 pub const SWEEP_FILE: &str = "sweep.json";
@@ -53,13 +55,13 @@ pub(super) fn claim_folder(out: &Path, file: &SweepFile, force: bool) -> Result<
                 }
             }
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !out.join(RUNS_FILE).exists() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match first_entry(out) {
+            None => {
                 output::create_dir(out)?;
                 return output::write_json(&path, file);
             }
-            format!("a {RUNS_FILE} but no {SWEEP_FILE}")
-        }
+            Some(name) => format!("{name} but no {SWEEP_FILE}"),
+        },
         Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
     };
     if !force {
@@ -70,6 +72,17 @@ pub(super) fn claim_folder(out: &Path, file: &SweepFile, force: bool) -> Result<
     }
     discard_results(out)?;
     output::write_json(&path, file)
+}
+
+/// The first name in `out` that is neither hidden nor this sweep's lock,
+/// if `out` exists: a folder with one is not a new sweep's, whoever wrote
+/// it.
+fn first_entry(out: &Path) -> Option<String> {
+    fs::read_dir(out)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|name| !name.starts_with('.') && name != LOCK_FILE)
 }
 
 /// Deletes what a sweep wrote into `out`, and nothing else.

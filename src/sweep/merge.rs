@@ -9,7 +9,8 @@ use super::ideal::{read_ideal, IDEAL_FILE};
 use super::lock::FolderLock;
 use super::records::{read_runs, unique_rows, write_runs, RUNS_FILE};
 use super::results::write_results;
-use super::spec::{first_difference, Shard, SweepFile};
+use super::spec::{Shard, SweepFile};
+use crate::config::first_difference;
 
 /// What `merge` combined.
 #[derive(Debug, PartialEq, Eq)]
@@ -25,8 +26,9 @@ pub struct MergeReport {
 /// `out` becomes a folder of the whole sweep (shard 0/1), so running the
 /// sweep on it again runs whatever jobs are still missing. The ideal
 /// observer is kept with `ideal` or when a folder already keeps it, from
-/// the shards' records where they have them.
-pub fn merge(out: &Path, dirs: &[PathBuf], ideal: bool) -> Result<MergeReport> {
+/// the shards' records where they have them. With `force`, an `out` of
+/// another sweep has its results deleted first.
+pub fn merge(out: &Path, dirs: &[PathBuf], ideal: bool, force: bool) -> Result<MergeReport> {
     let Some(first) = dirs.first() else {
         bail!("sweep-merge needs at least one sweep folder");
     };
@@ -57,7 +59,7 @@ pub fn merge(out: &Path, dirs: &[PathBuf], ideal: bool) -> Result<MergeReport> {
             spec: spec.clone(),
             shard: Shard::ALL,
         },
-        false,
+        force,
     )?;
     write_runs(&out.join(RUNS_FILE), &rows)?;
     known_ideal.extend(read_ideal(out, &spec)?);

@@ -15,6 +15,9 @@ use crate::seed::splitmix64;
 /// grid; more is almost surely a typo in a range, and each value costs
 /// `repeats` trainings.
 const MAX_VALUES: usize = 10_000;
+/// Jobs of one sweep: a million trainings, far more than any cluster runs,
+/// and a `runs.csv` of a few hundred megabytes.
+const MAX_JOBS: usize = 1_000_000;
 
 /// The definition of a sweep, stored as `sweep.json` so that a resumed or
 /// merged sweep can check it continues the same experiment.
@@ -83,7 +86,10 @@ impl SweepSpec {
             params.len(),
             values.len()
         );
-        ensure!(repeats >= 1, "`repeats` must be at least 1, got {repeats}");
+        ensure!(
+            (1..=MAX_JOBS).contains(&repeats),
+            "`repeats` must be between 1 and {MAX_JOBS}, got {repeats}"
+        );
         let mut axes = params
             .iter()
             .zip(values)
@@ -110,6 +116,12 @@ impl SweepSpec {
             spec.cell_count() <= MAX_VALUES,
             "`values` give a grid of {} cells; at most {MAX_VALUES} are allowed",
             spec.shape()
+        );
+        ensure!(
+            spec.cell_count() * repeats <= MAX_JOBS,
+            "{} values x {repeats} `repeats` are {} jobs; at most {MAX_JOBS} are allowed",
+            spec.shape(),
+            spec.cell_count() * repeats
         );
         // Per cell: each value may be fine alone and clash with the other.
         for cell in 0..spec.cell_count() {
@@ -256,37 +268,49 @@ pub fn derive_seed(base: u64, value: &str, repeat: usize) -> u64 {
     splitmix64(h) >> 32
 }
 
+/// `text` as an error shows it: whole, or its start where it is long (a
+/// list of thousands of values).
+fn abbreviated(text: &str) -> String {
+    const SHOWN: usize = 40;
+    match text.char_indices().nth(SHOWN) {
+        None => text.to_string(),
+        Some((end, _)) => format!("{}… ({} characters)", &text[..end], text.chars().count()),
+    }
+}
+
 /// Reads the sweep values: a comma-separated list (`0,1,2,5`) or an inclusive
 /// range `start:stop:step` (`0:50:10` is 0, 10, 20, 30, 40, 50).
 pub fn parse_values(text: &str) -> Result<Vec<String>> {
     let text = text.trim();
+    let shown = abbreviated(text);
     let values: Vec<String> = if text.contains(':') {
         parse_range(text)?
     } else {
         text.split(',').map(|v| v.trim().to_string()).collect()
     };
     if values.iter().any(String::is_empty) {
-        bail!("`values` '{text}' has an empty item; give values as 1,2,3 or start:stop:step");
+        bail!("`values` '{shown}' has an empty item; give values as 1,2,3 or start:stop:step");
     }
     ensure!(
         values.len() <= MAX_VALUES,
-        "`values` '{text}' gives {} values; at most {MAX_VALUES} are allowed",
+        "`values` '{shown}' gives {} values; at most {MAX_VALUES} are allowed",
         values.len()
     );
     Ok(values)
 }
 
 fn parse_range(text: &str) -> Result<Vec<String>> {
+    let shown = abbreviated(text);
     let parts: Vec<&str> = text.split(':').map(str::trim).collect();
     let [start, stop, step] = parts[..] else {
-        bail!("`values` '{text}': a range is start:stop:step, e.g. 0:50:10");
+        bail!("`values` '{shown}': a range is start:stop:step, e.g. 0:50:10");
     };
     let number = |s: &str| -> Result<(f64, usize)> {
         let x: f64 = s
             .parse()
             .ok()
             .filter(|x: &f64| x.is_finite() && !s.contains(['e', 'E']))
-            .with_context(|| format!("`values` '{text}': '{s}' is not a plain decimal number"))?;
+            .with_context(|| format!("`values` '{shown}': '{s}' is not a plain decimal number"))?;
         let decimals = s.split_once('.').map_or(0, |(_, frac)| frac.len());
         Ok((x, decimals))
     };
@@ -294,17 +318,17 @@ fn parse_range(text: &str) -> Result<Vec<String>> {
         (number(start)?, number(stop)?, number(step)?);
     ensure!(
         step > 0.0,
-        "`values` '{text}': the step must be greater than 0"
+        "`values` '{shown}': the step must be greater than 0"
     );
     ensure!(
         stop >= start,
-        "`values` '{text}': the stop must not be below the start"
+        "`values` '{shown}': the stop must not be below the start"
     );
     // Tolerate rounding so that 0:1:0.1 ends at 1 rather than 0.9.
     let intervals = ((stop - start) / step + 1e-9).floor();
     ensure!(
         intervals < MAX_VALUES as f64,
-        "`values` '{text}' gives more than {MAX_VALUES} values"
+        "`values` '{shown}' gives more than {MAX_VALUES} values"
     );
     // Printing with the inputs' decimals turns 0.30000000000000004 into 0.3.
     let decimals = start_decimals.max(step_decimals);
@@ -362,31 +386,6 @@ pub struct SweepFile {
     #[serde(flatten)]
     pub spec: SweepSpec,
     pub shard: Shard,
-}
-
-/// Where two JSON documents first differ, as `path: a vs b` (a missing key
-/// reads as null), for errors that say what changed between two sweeps.
-pub fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {
-    difference_at(a, b, "")
-}
-
-fn difference_at(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Option<String> {
-    use serde_json::Value;
-    if a == b {
-        return None;
-    }
-    if let (Value::Object(x), Value::Object(y)) = (a, b) {
-        return x.keys().chain(y.keys()).find_map(|key| {
-            let path = if path.is_empty() {
-                key.clone()
-            } else {
-                format!("{path}.{key}")
-            };
-            let (u, v) = (x.get(key), y.get(key));
-            difference_at(u.unwrap_or(&Value::Null), v.unwrap_or(&Value::Null), &path)
-        });
-    }
-    Some(format!("{path}: {a} vs {b}"))
 }
 
 #[cfg(test)]

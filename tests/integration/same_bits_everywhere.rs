@@ -155,7 +155,10 @@ fn a_vector_level_the_cpu_cannot_run_is_refused_before_any_work() {
             .output()
             .expect("snnloc runs");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(!output.status.success(), "{VECTORS_ENV}={value:?} was taken");
+        assert!(
+            !output.status.success(),
+            "{VECTORS_ENV}={value:?} was taken"
+        );
         assert_eq!(stderr.lines().count(), 1, "not one line: {stderr}");
         assert!(stderr.starts_with("error: ") && stderr.contains("baseline, avx2, avx512"));
         assert!(!dir.exists(), "{VECTORS_ENV}={value:?} left a folder");
