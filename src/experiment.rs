@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::Device;
 
 use crate::analysis::{analyse, Analysis};
+use crate::checkpoint::{Checkpoint, Saved};
 use crate::config::Config;
 use crate::data::{batch_order, EngineData};
 use crate::engine::Engine;
@@ -96,7 +97,21 @@ pub fn run(
     cfg: &Config,
     device: Device,
     engine: Engine,
+    on_event: impl FnMut(Event) -> Result<()>,
+) -> Result<Outcome> {
+    run_resumable(cfg, device, engine, None, on_event, |_| Ok(()))
+}
+
+/// `run`, going on from a checkpoint of this config where given (its
+/// numbers come out as those of a run never interrupted), and handing each
+/// epoch's checkpoint to `save`.
+pub fn run_resumable(
+    cfg: &Config,
+    device: Device,
+    engine: Engine,
+    resume: Option<&Checkpoint>,
     mut on_event: impl FnMut(Event) -> Result<()>,
+    save: impl FnMut(&Saved) -> Result<()>,
 ) -> Result<Outcome> {
     cfg.validate()?;
     let start = Instant::now();
@@ -112,10 +127,22 @@ pub fn run(
     )?;
     seconds.data_train = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
+    // Drawn even on a resume: libtorch's generator goes on from there.
     let mut weights = init_weight_matrices(cfg, device, engine.arithmetic())?;
-    let history = train(cfg, engine, &train_data, &mut weights, |progress| {
-        on_event(Event::Training(progress))
-    })?;
+    if let Some(c) = resume {
+        weights = c.weights.detached_copy(device)?;
+        weights.w1 = weights.w1.set_requires_grad(true);
+        weights.w2 = weights.w2.set_requires_grad(true);
+    }
+    let history = train(
+        cfg,
+        engine,
+        &train_data,
+        &mut weights,
+        resume,
+        |progress| on_event(Event::Training(progress)),
+        save,
+    )?;
     // Under Dale's law the network is |w|·sign: that is what is analysed
     // and saved, so the weights file needs no signs beside it.
     if let Some(dale) = DaleSigns::new(cfg)? {

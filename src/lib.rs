@@ -27,6 +27,7 @@
 pub mod vectors;
 
 pub mod analysis;
+pub mod checkpoint;
 pub mod config;
 pub mod data;
 pub mod device;

@@ -43,6 +43,32 @@ impl Adam {
         })
     }
 
+    /// Steps taken, and the first and second moments, one per parameter.
+    pub fn state(&self) -> (u64, &[Tensor], &[Tensor]) {
+        (self.step, &self.exp_avg, &self.exp_avg_sq)
+    }
+
+    /// Takes up a state that `state` gave, as if those steps had been taken.
+    pub fn restore(&mut self, step: u64, exp_avg: &[Tensor], exp_avg_sq: &[Tensor]) -> Result<()> {
+        anyhow::ensure!(
+            exp_avg.len() == self.exp_avg.len() && exp_avg_sq.len() == self.exp_avg_sq.len(),
+            "Adam's state has {} moments, this optimiser {}",
+            exp_avg.len(),
+            self.exp_avg.len()
+        );
+        let _no_grad = tch::no_grad_guard();
+        for (ours, theirs) in self
+            .exp_avg
+            .iter_mut()
+            .chain(&mut self.exp_avg_sq)
+            .zip(exp_avg.iter().chain(exp_avg_sq))
+        {
+            let _ = ours.f_copy_(theirs)?;
+        }
+        self.step = step;
+        Ok(())
+    }
+
     /// Updates each parameter in place from its gradient.
     pub fn step(&mut self, params: &mut [&mut Tensor], grads: &[Tensor]) -> Result<()> {
         let _no_grad = tch::no_grad_guard();

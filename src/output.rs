@@ -148,24 +148,46 @@ pub fn create_dir(dir: &Path) -> Result<()> {
 /// Saves W1 and W2 as float32 safetensors named `W1` and `W2`, readable by
 /// Python's `safetensors.torch.load_file`.
 pub fn save_weights(path: &Path, w: &Weights) -> Result<()> {
+    write_safetensors(path, &[("W1", &w.w1), ("W2", &w.w2)], None)
+        .with_context(|| format!("cannot write weights {}", path.display()))
+}
+
+/// Header metadata of a safetensors file: text keys and values.
+pub type Metadata = std::collections::HashMap<String, String>;
+
+/// Float32 tensors, and text metadata in the header, as a safetensors file,
+/// written atomically: serialised in memory, so that a failed write is a
+/// plain I/O error.
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &[(&str, &Tensor)],
+    metadata: Option<Metadata>,
+) -> Result<()> {
     use safetensors::tensor::{serialize, Dtype, TensorView};
-    let cpu = w.detached_copy(Device::Cpu)?;
-    let (w1, w2) = (cpu.w1.f_contiguous()?, cpu.w2.f_contiguous()?);
-    let bytes = |t: &Tensor| -> Result<Vec<u8>> {
-        Ok(crate::host::slice::<f32>(t)?
+    let mut data = Vec::new();
+    for (_, t) in tensors {
+        let t = t.f_detach()?.f_to_device(Device::Cpu)?.f_contiguous()?;
+        let bytes: Vec<u8> = crate::host::slice::<f32>(&t)?
             .iter()
             .flat_map(|x| x.to_le_bytes())
-            .collect())
-    };
-    let (b1, b2) = (bytes(&w1)?, bytes(&w2)?);
-    let view = |t: &Tensor, data| {
-        let shape = t.size().iter().map(|&d| d as usize).collect();
-        TensorView::new(Dtype::F32, shape, data)
-    };
-    let views = [("W1", view(&w1, &b1)?), ("W2", view(&w2, &b2)?)];
-    let file = serialize(views, &None)?;
+            .collect();
+        data.push((t.size(), bytes));
+    }
+    let mut views = Vec::new();
+    for ((name, _), (shape, bytes)) in tensors.iter().zip(&data) {
+        let shape = shape.iter().map(|&d| d as usize).collect();
+        views.push((*name, TensorView::new(Dtype::F32, shape, bytes)?));
+    }
+    let file = serialize(views, &metadata)?;
     write_atomically(path, |tmp| Ok(fs::write(tmp, &file)?))
-        .with_context(|| format!("cannot write weights {}", path.display()))
+}
+
+/// A safetensors file's header metadata, if it has any.
+pub fn safetensors_metadata(path: &Path) -> Result<Option<Metadata>> {
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| anyhow::anyhow!("{}: not a safetensors file ({e:?})", path.display()))?;
+    Ok(header.metadata().clone())
 }
 
 /// Loads weights saved by `save_weights` (or by Python) and checks that they

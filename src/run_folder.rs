@@ -8,7 +8,8 @@
 //! (`metrics::Metrics`), `weights.safetensors` (`W1`, `W2`), the confusion
 //! matrices `confusion_{train,test}[_normalised].csv`, unless `--no-plots`
 //! the figures `loss` and `analysis_{train,test}` (PNG and SVG), and with
-//! `--inspect` the folder `inspect/`.
+//! `--inspect` the folder `inspect/`; while the run trains, its checkpoint
+//! `checkpoint.safetensors` (`checkpoint`), which the finished run replaces.
 //!
 //! `train` writes the folder as one transaction (`staging`): it appears, or
 //! replaces an earlier run's, whole when the run ends, so `eval`, `inspect`
@@ -23,6 +24,7 @@ use serde::Serialize;
 use tch::Device;
 
 use crate::analysis::Analysis;
+use crate::checkpoint::CHECKPOINT_FILE;
 use crate::config::{first_difference, Config};
 use crate::experiment::Outcome;
 use crate::metrics::Metrics;
@@ -79,13 +81,19 @@ impl RunFolder {
         self.dir.join(WEIGHTS_FILE)
     }
 
+    /// Where `train` keeps its checkpoint until the run is finished.
+    pub fn checkpoint_path(&self) -> PathBuf {
+        self.dir.join(CHECKPOINT_FILE)
+    }
+
     pub fn inspect_dir(&self) -> PathBuf {
         self.dir.join(INSPECT_DIR)
     }
 
     /// Decides, before any work, that `train` may write this folder with
-    /// `cfg`, and proves its parent writable.
-    pub fn claim(&self, cfg: &Config, force: bool) -> Result<()> {
+    /// `cfg` (going on from its checkpoint where `resume`), and proves its
+    /// parent writable.
+    pub fn claim(&self, cfg: &Config, force: bool, resume: bool) -> Result<()> {
         let dir = self.dir.display();
         let Some(entries) = existing_entries(&self.dir)? else {
             // An empty folder, which the finished run takes the place of.
@@ -95,6 +103,11 @@ impl RunFolder {
             if let Some(foreign) = entries.iter().find(|name| !is_run_entry(name)) {
                 bail!(
                     "`out` {dir} holds {foreign}, which no snnloc run writes; choose another `out`, or add `force` to replace the folder whole"
+                );
+            }
+            if !resume && self.checkpoint_path().exists() {
+                bail!(
+                    "`out` {dir} holds the checkpoint of an unfinished run; add `resume` to go on from it, or `force` to start afresh"
                 );
             }
             if let Some(difference) = self.config_difference(cfg)? {
@@ -246,6 +259,7 @@ fn is_run_entry(name: &str) -> bool {
         METRICS_FILE,
         WEIGHTS_FILE,
         INSPECT_DIR,
+        CHECKPOINT_FILE,
     ]
     .contains(&name)
         || (name.starts_with("confusion_") && name.ends_with(".csv"))

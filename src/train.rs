@@ -5,6 +5,7 @@ use std::time::Instant;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{Checkpoint, Saved};
 use crate::config::Config;
 use crate::data::{data_generator, Batch, EngineData};
 use crate::engine::Engine;
@@ -46,14 +47,19 @@ pub enum Progress {
 
 /// Trains `w` in place with Adam for `cfg.training.epochs` epochs, a fresh
 /// random batch order each epoch, run by `engine`, and stops at the first
-/// loss that is not finite, leaving `w` as it was before that batch. An
-/// error from `on_progress` stops the training and is returned.
+/// loss that is not finite, leaving `w` as it was before that batch. After
+/// each epoch `save` gets the state a checkpoint keeps; with `resume`, the
+/// epochs it holds are not trained again (their batch orders are drawn all
+/// the same) and `w` must be its weights. An error from `on_progress` or
+/// `save` stops the training and is returned.
 pub fn train(
     cfg: &Config,
     engine: Engine,
     data: &EngineData,
     w: &mut Weights,
+    resume: Option<&Checkpoint>,
     mut on_progress: impl FnMut(Progress) -> Result<()>,
+    mut save: impl FnMut(&Saved) -> Result<()>,
 ) -> Result<TrainHistory> {
     let classes = discretise(&data.ipd, cfg.data.num_classes)?;
     let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr, engine.arithmetic())?;
@@ -63,11 +69,18 @@ pub fn train(
         epoch_seconds: Vec::new(),
         diverged: None,
     };
+    let mut done = 0;
+    if let Some(c) = resume {
+        adam.restore(c.adam_step, &c.exp_avg, &c.exp_avg_sq)?;
+        (history.loss, history.epoch_seconds) = (c.loss.clone(), c.epoch_seconds.clone());
+        done = c.epochs_done;
+    }
     for epoch in 1..=cfg.training.epochs {
         let batches = data_generator(&classes, &data.spikes, cfg.data.batch_size)?;
-        if history.diverged.is_some() {
-            // The batch order is drawn all the same, so that the analyses
-            // shuffle as after a whole training, as `eval` replays it.
+        if history.diverged.is_some() || epoch <= done {
+            // The batch order is drawn all the same, so that later epochs
+            // and the analyses shuffle as after a whole training, as `eval`
+            // replays it.
             continue;
         }
         let start = Instant::now();
@@ -91,6 +104,13 @@ pub fn train(
             history.loss.push(mean);
             history.epoch_seconds.push(start.elapsed().as_secs_f64());
             on_progress(Progress::Epoch { epoch, loss: mean })?;
+            save(&Saved {
+                epochs_done: epoch,
+                loss: &history.loss,
+                epoch_seconds: &history.epoch_seconds,
+                weights: w,
+                adam: &adam,
+            })?;
         }
     }
     Ok(history)

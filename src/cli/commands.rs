@@ -10,6 +10,7 @@ use super::present::say;
 use super::runtime::runtime;
 use super::{EvalArgs, StimulusArgs, TrainArgs};
 use snnloc::analysis::{chance_level, Analysis};
+use snnloc::checkpoint::{Checkpoint, Saved};
 use snnloc::device::device_name;
 use snnloc::engine::Engine;
 use snnloc::experiment::{self, Event};
@@ -75,7 +76,11 @@ pub fn train(args: &TrainArgs) -> Result<()> {
     if args.inspect {
         check_ideal(&cfg)?;
     }
-    run.claim(&cfg, args.force)?;
+    run.claim(&cfg, args.force, args.resume)?;
+    let resume = match args.resume {
+        true => Some(Checkpoint::read(&run.checkpoint_path(), &cfg)?),
+        false => None,
+    };
     let quiet = args.runtime.quiet;
     if !quiet {
         say!(
@@ -89,8 +94,17 @@ pub fn train(args: &TrainArgs) -> Result<()> {
             (cfg.data.num_classes as f64).ln()
         )?;
     }
+    if let (Some(c), false) = (&resume, quiet) {
+        say!(
+            "Resuming after epoch {} from {}",
+            c.epochs_done,
+            run.checkpoint_path().display()
+        )?;
+    }
     let printer = notebook_printer(quiet, cfg.data.num_classes);
-    let outcome = experiment::run(&cfg, device, engine, printer)?;
+    let checkpoint = run.checkpoint_path();
+    let save = |saved: &Saved| Checkpoint::write(&checkpoint, &cfg, saved);
+    let outcome = experiment::run_resumable(&cfg, device, engine, resume.as_ref(), printer, save)?;
     let metrics = Metrics::new(&outcome, cfg.data.num_classes, device, engine);
     run.write(&cfg, &metrics, &outcome, !args.no_plots, |staged| {
         if !quiet {

@@ -109,7 +109,7 @@ pub struct SweepArgs {
     /// Sweep folder; running the same sweep on it again resumes it
     #[arg(long)]
     pub out: PathBuf,
-    /// Run only shard K of N: the jobs whose index modulo N is K (e.g. 3/10)
+    /// Run only shard K of N: the jobs whose index modulo N is K (e.g. 3/10); `slurm` takes K and N from the SLURM job array this runs in
     #[arg(long, default_value = "0/1")]
     pub shard: String,
     /// Training processes at once; without --threads each gets cores/jobs libtorch threads. Small networks use cores poorly, so --jobs <cores> trains fastest on the CPU
@@ -182,9 +182,12 @@ pub struct TrainArgs {
     /// Then inspect the trained network on its test set, into OUT/inspect (as `snnloc inspect OUT`)
     #[arg(long)]
     pub inspect: bool,
-    /// Replace --out whole even where it holds a run of another config, or files that no run writes
+    /// Replace --out whole even where it holds a run of another config, files that no run writes, or an unfinished run's checkpoint
     #[arg(long)]
     pub force: bool,
+    /// Go on from the checkpoint that a killed `train` with the same --out and config left (written after every epoch); the result is that of a run never interrupted
+    #[arg(long)]
+    pub resume: bool,
 }
 
 #[derive(Args, Debug)]

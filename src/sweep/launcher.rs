@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use super::runner::Launcher;
+use crate::checkpoint::CHECKPOINT_FILE;
 use crate::config::Config;
 
 /// Runs each job as `<exe> train --config <run>/config.json --out <run>
 /// --no-plots --quiet --device <device>`, plus `--threads` and `--inspect`
-/// when asked. `exe` is the snnloc executable (the program's own, or the
+/// when asked, and `--resume` where the run folder holds a checkpoint. `exe` is the snnloc executable (the program's own, or the
 /// one a test built).
 pub struct TrainProcess {
     pub exe: PathBuf,
@@ -33,6 +34,10 @@ impl Launcher for TrainProcess {
         }
         if self.inspect {
             command.arg("--inspect");
+        }
+        // A job killed mid-training goes on from its last epoch.
+        if out.join(CHECKPOINT_FILE).is_file() {
+            command.arg("--resume");
         }
         command
     }

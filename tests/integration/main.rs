@@ -17,6 +17,7 @@ mod numpy_random;
 mod options;
 mod plots;
 mod refusals;
+mod resume;
 mod same_bits_everywhere;
 mod spikes;
 mod stimulus;
