@@ -9,7 +9,8 @@ use super::ideal::{read_ideal, IDEAL_FILE};
 use super::lock::FolderLock;
 use super::records::{read_runs, unique_rows, write_runs, RUNS_FILE};
 use super::results::write_results;
-use super::spec::{Shard, SweepFile};
+use super::shard::Shard;
+use super::spec::SweepFile;
 use crate::config::first_difference;
 
 /// What `merge` combined.

@@ -27,6 +27,7 @@ mod records;
 mod results;
 mod run;
 mod runner;
+mod shard;
 mod spec;
 mod summary;
 
@@ -39,7 +40,8 @@ pub use merge::{merge, MergeReport};
 pub use records::{read_runs, RunRecord, METRICS, RUNS_FILE};
 pub use run::{run, Interrupted, Options, Report};
 pub use runner::Launcher;
-pub use spec::{derive_seed, parse_values, Job, Shard, SweepFile, SweepSpec};
+pub use shard::Shard;
+pub use spec::{derive_seed, parse_values, Job, SweepFile, SweepSpec};
 pub use summary::{
     summarise, x_axis, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, MIDPOINT_ERROR_FIGURE,
     SUMMARY_FILE,

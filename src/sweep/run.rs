@@ -12,7 +12,8 @@ use super::lock::FolderLock;
 use super::records::{read_runs, unique_rows, RunRecord, RunsLog, RUNS_FILE};
 use super::results::write_results;
 use super::runner::{self, Launcher, Progress, Task};
-use super::spec::{Job, Shard, SweepFile, SweepSpec};
+use super::shard::Shard;
+use super::spec::{Job, SweepFile, SweepSpec};
 use crate::run_folder::RunFolder;
 
 /// How to run a sweep, beyond what it is.
