@@ -415,3 +415,15 @@ fn numpy_runs_of_a_sweep_use_the_engine_that_their_rerun_command_does() {
         "{listed}"
     );
 }
+
+#[test]
+fn the_readmes_slurm_example_is_the_file_slurm_check_runs() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let example =
+        std::fs::read_to_string(format!("{root}/scripts/slurm/envelope-power.sbatch")).unwrap();
+    assert!(
+        readme.contains(&format!("```sh\n{example}```")),
+        "README.md's SLURM example is not scripts/slurm/envelope-power.sbatch"
+    );
+}
