@@ -37,6 +37,22 @@ pub(super) fn read_sweep_file(dir: &Path) -> Result<SweepFile> {
         .with_context(|| format!("{}: not a snnloc {SWEEP_FILE}", path.display()))
 }
 
+/// Refuses, before its lock file is made in it, an `out` that holds files
+/// but no `sweep.json`: a folder that is not a sweep's is not touched
+/// without `force`.
+pub(super) fn refuse_foreign(out: &Path, force: bool) -> Result<()> {
+    if force || out.join(SWEEP_FILE).exists() {
+        return Ok(());
+    }
+    match first_entry(out) {
+        Some(name) => bail!(
+            "`out` {} holds {name} but no {SWEEP_FILE}; choose another `out`, or add `force` to delete its results",
+            out.display()
+        ),
+        None => Ok(()),
+    }
+}
+
 /// Makes `out` the folder of this sweep: a new folder gets `sweep.json`; a
 /// folder of the same sweep is resumed; one of a different sweep is an
 /// error, or with `force` has its results deleted first.

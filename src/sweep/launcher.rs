@@ -57,3 +57,32 @@ pub fn train_command(cfg: &Config, swept: &[&str]) -> String {
         .map(|(def, value)| format!(" --{} {value}", def.name));
     format!("snnloc train{}", flags.collect::<String>())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_with_a_checkpoint_is_resumed() {
+        let dir = std::env::temp_dir().join(format!("snnloc-launcher-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let launcher = TrainProcess {
+            exe: "snnloc".into(),
+            device: "cpu".into(),
+            threads: None,
+            inspect: false,
+        };
+        let resumes = |l: &TrainProcess| {
+            l.command(&dir.join("config.json"), &dir)
+                .get_args()
+                .any(|a| a == "--resume")
+        };
+        assert!(!resumes(&launcher), "a fresh job is not resumed");
+        std::fs::write(dir.join(CHECKPOINT_FILE), b"").unwrap();
+        assert!(
+            resumes(&launcher),
+            "a job with a checkpoint goes on from it"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Result};
 
-use super::folder::{claim_folder, read_sweep_file};
+use super::folder::{claim_folder, read_sweep_file, refuse_foreign};
 use super::ideal::{read_ideal, IDEAL_FILE};
 use super::lock::FolderLock;
 use super::records::{read_runs, unique_rows, write_runs, RUNS_FILE};
@@ -53,6 +53,7 @@ pub fn merge(out: &Path, dirs: &[PathBuf], ideal: bool, force: bool) -> Result<M
         known_ideal.extend(read_ideal(dir, &spec)?);
     }
     let rows = unique_rows(rows)?;
+    refuse_foreign(out, force)?;
     let _lock = FolderLock::take(out)?;
     claim_folder(
         out,

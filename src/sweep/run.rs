@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{bail, Result};
 
-use super::folder::{claim_folder, run_dir};
+use super::folder::{claim_folder, refuse_foreign, run_dir};
 use super::ideal::{read_ideal, IDEAL_FILE};
 use super::lock::FolderLock;
 use super::records::{read_runs, unique_rows, RunRecord, RunsLog, RUNS_FILE};
@@ -86,6 +86,7 @@ pub fn run(spec: &SweepSpec, opts: &Options) -> Result<Report> {
         opts.jobs
     );
     let out = &opts.out;
+    refuse_foreign(out, opts.force)?;
     let lock = FolderLock::take(out)?;
     claim_folder(
         out,

@@ -204,6 +204,10 @@ fn a_write_that_fails_midway_leaves_no_partial_file() {
     assert!(!out.status.success());
     assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("error: cannot write ") && stderr.contains("File too large"));
+    assert!(
+        !stderr.contains('{') && !stderr.contains(".tmp-"),
+        "internal detail: {stderr}"
+    );
     for entry in std::fs::read_dir(&dir).unwrap() {
         let entry = entry.unwrap();
         let name = entry.file_name().to_string_lossy().into_owned();

@@ -163,6 +163,10 @@ fn a_folder_that_is_not_snnlocs_is_not_touched_without_force() {
         inspect_out.to_str().unwrap(),
     ];
     assert_one_line_error(&inspect_args, "which inspect does not write");
+    assert!(
+        !dir.join("sweep.lock").exists(),
+        "the sweep left its lock in the folder"
+    );
     assert_eq!(
         fs::read_to_string(dir.join("summary.csv")).unwrap(),
         "the user's own"
