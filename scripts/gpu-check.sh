@@ -58,7 +58,7 @@ step "train --device cpu --engine reference --rng numpy" 120 \
 step "train --device cpu (fused)" 120 "$snnloc" train --device cpu "${small[@]}" --out "$work/cpu-fast"
 
 say "== loss histories and epoch seconds"
-python3 - "$work" >>"$report" 2>&1 <<'EOF' || { [ "$status" -eq 0 ] && status=1; }
+python3 - "$work" 2>&1 <<'EOF' | tee -a "$report" || { [ "$status" -eq 0 ] && status=1; }
 import csv, json, os, sys
 work = sys.argv[1]
 runs = ["cuda-fast", "cuda-numpy", "cpu-numpy", "cpu-fast"]
@@ -83,7 +83,6 @@ if "cuda-numpy" in loss and "cpu-numpy" in loss:
     diff = max(abs(a - b) for a, b in zip(loss["cuda-numpy"], loss["cpu-numpy"]))
     print(f"largest |loss difference|, CUDA against the CPU reference engine (numpy draws): {diff:.3e}")
 EOF
-tail -n 12 "$report"
 rm -rf "$work"
 say "report: $report"
 exit "$status"
