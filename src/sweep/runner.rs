@@ -14,6 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::lock::FolderLock;
 use super::spec::Job;
+use crate::checkpoint::CHECKPOINT_FILE;
 use crate::config::Config;
 use crate::output;
 use crate::run_folder::RunFolder;
@@ -123,17 +124,32 @@ impl Children {
     }
 }
 
-/// Starts the training of one task in a fresh folder, so that the
-/// metrics.json read afterwards can only be this run's.
+fn clear_but_checkpoint(dir: &Path) -> std::io::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry?;
+        match entry.file_type()?.is_dir() {
+            _ if entry.file_name() == CHECKPOINT_FILE => {}
+            true => std::fs::remove_dir_all(entry.path())?,
+            false => std::fs::remove_file(entry.path())?,
+        }
+    }
+    Ok(())
+}
+
+/// Starts the training of one task in a folder cleared of everything but
+/// the checkpoint of an interrupted training of it, so that the
+/// metrics.json read afterwards can only be this run's, and the run goes
+/// on from its last epoch (`TrainProcess` adds `--resume`).
 fn spawn(
     launcher: &dyn Launcher,
     task: &Task,
     lock: &FolderLock,
 ) -> std::result::Result<Child, String> {
     let dir = task.run.dir();
-    if dir.exists() {
-        std::fs::remove_dir_all(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
-    }
+    clear_but_checkpoint(dir).map_err(|e| format!("cannot clear {}: {e}", dir.display()))?;
     output::create_dir(dir)
         .and_then(|()| task.run.write_config(&task.config))
         .map_err(|e| crate::error::one_line(&e))?;
@@ -304,5 +320,28 @@ pub fn run_all(
             Some((task, result)) => on_done(task, result)?,
             None => std::thread::sleep(POLL),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rerun_folder_keeps_only_the_checkpoint() {
+        let dir = std::env::temp_dir().join(format!("snnloc-clear-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("inspect")).unwrap();
+        for name in ["metrics.json", "config.json", CHECKPOINT_FILE] {
+            std::fs::write(dir.join(name), name).unwrap();
+        }
+        clear_but_checkpoint(&dir).unwrap();
+        let left: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert_eq!(left, [CHECKPOINT_FILE]);
+        std::fs::remove_dir_all(&dir).unwrap();
+        clear_but_checkpoint(&dir).unwrap();
     }
 }
