@@ -13,6 +13,7 @@
 use anyhow::Result;
 use tch::Tensor;
 
+use crate::config::LrSchedule;
 use crate::host;
 use crate::portable::{self, Arithmetic};
 
@@ -41,6 +42,11 @@ impl Adam {
             exp_avg: zeros()?,
             exp_avg_sq: zeros()?,
         })
+    }
+
+    /// Sets the learning rate of the steps to come.
+    pub fn set_lr(&mut self, lr: f64) {
+        self.lr = lr;
     }
 
     /// Steps taken, and the first and second moments, one per parameter.
@@ -155,5 +161,36 @@ impl Steps {
             let denom = v.sqrt() / bias2 + eps;
             *p += (*m * step_size) / denom;
         }
+    }
+}
+
+/// The learning rate of step `step` (from 0) of `steps`: `lr` for the
+/// constant schedule; for the cosine one `lr·(floor + (1 - floor)·½(1 +
+/// cos(π·step/(steps - 1))))`, `lr` at the first step and `lr·floor` at the
+/// last.
+pub fn scheduled_lr(schedule: LrSchedule, lr: f64, floor: f64, step: usize, steps: usize) -> f64 {
+    match schedule {
+        LrSchedule::Constant => lr,
+        LrSchedule::Cosine => {
+            let progress = step as f64 / steps.saturating_sub(1).max(1) as f64;
+            let cosine = 0.5 * (1.0 + (std::f64::consts::PI * progress.min(1.0)).cos());
+            lr * (floor + (1.0 - floor) * cosine)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cosine_schedule_runs_from_lr_to_its_floor() {
+        let at = |step| scheduled_lr(LrSchedule::Cosine, 0.01, 0.1, step, 101);
+        assert_eq!(at(0), 0.01);
+        assert!((at(50) - 0.01 * (0.1 + 0.9 * 0.5)).abs() < 1e-15);
+        assert!((at(100) - 0.001).abs() < 1e-15);
+        assert!((1..=100).all(|s| at(s) < at(s - 1)), "it only falls");
+        assert_eq!(scheduled_lr(LrSchedule::Constant, 0.01, 0.1, 70, 101), 0.01);
+        assert_eq!(scheduled_lr(LrSchedule::Cosine, 0.01, 0.0, 0, 1), 0.01);
     }
 }

@@ -11,7 +11,7 @@ use crate::data::{data_generator, Batch, EngineData};
 use crate::engine::Engine;
 use crate::labels::discretise;
 use crate::model::{DaleSigns, Gradients, Weights};
-use crate::optim::Adam;
+use crate::optim::{scheduled_lr, Adam};
 
 /// Loss history and timing of a training run.
 pub struct TrainHistory {
@@ -69,6 +69,7 @@ pub fn train(
         epoch_seconds: Vec::new(),
         diverged: None,
     };
+    let steps_per_epoch = data.spikes.len() / cfg.data.batch_size.max(1);
     let mut done = 0;
     if let Some(c) = resume {
         adam.restore(c.adam_step, &c.exp_avg, &c.exp_avg_sq)?;
@@ -86,6 +87,15 @@ pub fn train(
         let start = Instant::now();
         let mut local_loss = Vec::new();
         for (index, batch) in batches.enumerate() {
+            let t = &cfg.training;
+            let step = (epoch - 1) * steps_per_epoch + index;
+            adam.set_lr(scheduled_lr(
+                t.lr_schedule,
+                t.lr,
+                t.lr_floor,
+                step,
+                t.epochs * steps_per_epoch,
+            ));
             let grads = batch_gradients(engine, dale.as_ref(), &batch?, w, cfg)?;
             let loss = grads.loss;
             if !loss.is_finite() || !step_keeps_weights_finite(&mut adam, w, grads)? {

@@ -85,6 +85,17 @@ choice! {
 }
 
 choice! {
+    /// How the learning rate moves over a training.
+    pub enum LrSchedule {
+        /// `lr` throughout, the notebook's.
+        Constant = "constant",
+        /// From `lr` down to `lr · lr-floor` along half a cosine, step by
+        /// step over the whole run.
+        Cosine = "cosine",
+    }
+}
+
+choice! {
     /// How the readout's membrane trace becomes class scores.
     pub enum Readout {
         /// Summed over time, the notebook's.
@@ -203,6 +214,13 @@ define_options! {
         /// Training epochs
         epochs: usize = 10;
             unit "", check check::at_least_one, aliases [], sweep true;
+        /// Learning-rate schedule: constant (the notebook's) or cosine, from
+        /// `lr` at the first step to `lr` x `lr-floor` at the last
+        lr_schedule: LrSchedule = LrSchedule::Constant;
+            unit "", check check::any, aliases [], sweep true;
+        /// Where the cosine schedule ends, as a fraction of `lr`
+        lr_floor: f64 = 0.0;
+            unit "", check check::fraction, aliases [], sweep true;
         /// Strength s of the firing-rate regulariser, which adds
         /// s·mean_m((relu(r_m - low)/(high - low))²) to the loss for the
         /// hidden rates r_m; 0 (the notebook's) turns it off

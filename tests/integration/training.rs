@@ -2,7 +2,7 @@
 
 use crate::common::scratch_dir;
 use snnloc::analysis::analyse;
-use snnloc::config::{Config, PhaseOffset};
+use snnloc::config::{Config, LrSchedule, PhaseOffset};
 use snnloc::data::EngineData;
 use snnloc::engine::Engine;
 use snnloc::experiment::{self, Outcome};
@@ -139,4 +139,19 @@ fn saved_weights_load_and_evaluate_to_the_same_accuracy() {
         format!("{err:#}").contains("not a readable safetensors file"),
         "{err:#}"
     );
+}
+
+#[test]
+fn a_cosine_schedule_decays_the_rate_and_at_a_floor_of_one_is_the_constant_rate() {
+    let constant = run(&with_epochs(3));
+    let mut cfg = with_epochs(3);
+    cfg.training.lr_schedule = LrSchedule::Cosine;
+    cfg.training.lr_floor = 1.0;
+    let flat = run(&cfg);
+    assert_eq!(flat.loss, constant.loss, "lr·(1 + 0·cos) is lr exactly");
+    assert!(flat.weights.w1.equal(&constant.weights.w1));
+    cfg.training.lr_floor = 0.0;
+    let cosine = run(&cfg);
+    assert_ne!(cosine.loss, constant.loss, "the schedule changed nothing");
+    assert!(cosine.loss.iter().all(|l| l.is_finite()));
 }
