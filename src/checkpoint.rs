@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use serde::{Deserialize, Serialize};
 use tch::Tensor;
 
-use crate::config::{first_difference, Config};
+use crate::config::{stored_difference, Config};
 use crate::model::Weights;
 use crate::optim::Adam;
 use crate::output::{self, Metadata};
@@ -98,9 +98,7 @@ impl Checkpoint {
             .with_context(|| format!("{shown}: not a snnloc checkpoint"))?;
         let header: Header = serde_json::from_str(&text)
             .with_context(|| format!("{shown}: not a snnloc checkpoint"))?;
-        // Through text, as the stored config went, so floats compare alike.
-        let wanted = serde_json::from_str(&serde_json::to_string(cfg)?)?;
-        if let Some(difference) = first_difference(&header.config, &wanted) {
+        if let Some(difference) = stored_difference(&header.config, cfg)? {
             bail!(
                 "`resume`: {shown} is of another config ({difference}; stored vs this one); resume with the run's own config, or train without `resume`"
             );

@@ -116,18 +116,7 @@ pub fn write_matrix_csv<T: ToString>(path: &Path, corner: &str, matrix: &[Vec<T>
 /// written and removed, so that a bad `out` fails before any work rather
 /// than after it.
 pub fn prepare_dir(dir: &Path) -> Result<()> {
-    if dir.symlink_metadata().is_ok() && !dir.exists() {
-        bail!(
-            "`out` {}: a symbolic link to nothing; remove it or choose another `out`",
-            dir.display()
-        );
-    }
-    if dir.exists() && !dir.is_dir() {
-        bail!(
-            "`out` {}: exists and is not a folder; choose another `out`",
-            dir.display()
-        );
-    }
+    check_folder_path(dir)?;
     create_dir(dir)?;
     let probe = || -> std::io::Result<()> {
         let mut file = tempfile::Builder::new()
@@ -138,6 +127,22 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
         file.close()
     };
     probe().with_context(|| format!("`out` {}: cannot write into it", dir.display()))
+}
+
+/// Whether `dir`, an `out` to be written, exists; an error where it is a
+/// link to nothing or something other than a folder.
+pub fn check_folder_path(dir: &Path) -> Result<bool> {
+    let shown = dir.display();
+    match dir.symlink_metadata() {
+        Err(_) => Ok(false),
+        Ok(_) if !dir.exists() => {
+            bail!("`out` {shown}: a symbolic link to nothing; remove it or choose another `out`")
+        }
+        Ok(_) if !dir.is_dir() => {
+            bail!("`out` {shown}: exists and is not a folder; choose another `out`")
+        }
+        Ok(_) => Ok(true),
+    }
 }
 
 pub fn create_dir(dir: &Path) -> Result<()> {
@@ -232,13 +237,11 @@ pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights
     };
     w.check_shapes(cfg)
         .with_context(|| format!("`weights` {} does not fit the config", path.display()))?;
-    for (name, t) in [("W1", &w.w1), ("W2", &w.w2)] {
-        if t.f_isfinite()?.f_all()?.f_int64_value(&[])? == 0 {
-            bail!(
-                "`weights` {}: {name} holds NaN or infinite values, which no network computes with; retrain with a lower `lr`",
-                path.display()
-            );
-        }
+    if let Some(name) = w.first_not_finite()? {
+        bail!(
+            "`weights` {}: {name} holds NaN or infinite values, which no network computes with; retrain with a lower `lr`",
+            path.display()
+        );
     }
     Ok(w)
 }

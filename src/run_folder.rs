@@ -25,7 +25,7 @@ use tch::Device;
 
 use crate::analysis::Analysis;
 use crate::checkpoint::CHECKPOINT_FILE;
-use crate::config::{first_difference, Config};
+use crate::config::{stored_difference, Config};
 use crate::experiment::Outcome;
 use crate::metrics::Metrics;
 use crate::model::Weights;
@@ -130,9 +130,7 @@ impl RunFolder {
                 self.config_path().display()
             )
         })?;
-        // Through text, as the stored file went, so floats compare alike.
-        let wanted = serde_json::from_str(&serde_json::to_string(cfg)?)?;
-        Ok(first_difference(&stored, &wanted))
+        Ok(stored_difference(&stored, cfg)?)
     }
 
     /// Writes the config alone, as a sweep does for the run it starts.
@@ -225,15 +223,8 @@ impl RunFolder {
 /// is not a folder or is a link to nothing.
 fn existing_entries(dir: &Path) -> Result<Option<Vec<String>>> {
     let shown = dir.display();
-    match dir.symlink_metadata() {
-        Err(_) => return Ok(None),
-        Ok(_) if std::fs::metadata(dir).is_err() => {
-            bail!("`out` {shown}: a symbolic link to nothing; remove it or choose another `out`")
-        }
-        Ok(_) if !dir.is_dir() => {
-            bail!("`out` {shown}: exists and is not a folder; choose another `out`")
-        }
-        Ok(_) => {}
+    if !output::check_folder_path(dir)? {
+        return Ok(None);
     }
     let entries =
         std::fs::read_dir(dir).with_context(|| format!("`out` {shown}: cannot read it"))?;

@@ -133,9 +133,7 @@ fn step_keeps_weights_finite(adam: &mut Adam, w: &mut Weights, grads: Gradients)
     let _no_grad = tch::no_grad_guard();
     let before = [w.w1.f_detach_copy()?, w.w2.f_detach_copy()?];
     adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
-    let finite =
-        |t: &tch::Tensor| -> Result<bool> { Ok(t.f_isfinite()?.f_all()?.f_int64_value(&[])? == 1) };
-    if finite(&w.w1)? && finite(&w.w2)? {
+    if w.first_not_finite()?.is_none() {
         return Ok(true);
     }
     let _ = w.w1.f_copy_(&before[0])?;

@@ -44,12 +44,8 @@ pub fn inspect_run(args: &InspectArgs) -> Result<()> {
 /// new, or holds only what `inspect` writes (CSVs and figures), unless
 /// `force`.
 fn claim_inspect_folder(out: &Path, force: bool) -> Result<()> {
-    anyhow::ensure!(
-        !out.exists() || out.is_dir(),
-        "`out` {}: exists and is not a folder; choose another `out`",
-        out.display()
-    );
-    if out.is_dir() && !force {
+    let exists = output::check_folder_path(out)?;
+    if exists && !force {
         let ours = |name: &str| {
             [".csv", ".png", ".svg"]
                 .iter()
@@ -65,7 +61,7 @@ fn claim_inspect_folder(out: &Path, force: bool) -> Result<()> {
             );
         }
     }
-    match out.exists() {
+    match exists {
         true => output::prepare_dir(snnloc::staging::parent(out)),
         // An empty folder, which the finished inspection takes the place of.
         false => output::prepare_dir(out),

@@ -95,6 +95,17 @@ fn group_keys() -> Vec<&'static str> {
     Group::ALL.iter().map(|g| g.key()).collect()
 }
 
+/// Where a stored JSON document first differs from `wanted` as it would be
+/// stored: `wanted` goes through text, as the stored file went, so that
+/// floats compare alike.
+pub fn stored_difference(
+    stored: &Value,
+    wanted: &impl serde::Serialize,
+) -> serde_json::Result<Option<String>> {
+    let wanted = serde_json::from_str(&serde_json::to_string(wanted)?)?;
+    Ok(first_difference(stored, &wanted))
+}
+
 /// Where two JSON documents first differ, as `path: a vs b` (a missing key
 /// reads as null), for errors that say what changed between two configs or sweeps.
 pub fn first_difference(a: &serde_json::Value, b: &serde_json::Value) -> Option<String> {

@@ -17,7 +17,7 @@ use anyhow::{bail, Result};
 
 use define::define_options;
 pub use define::{check, OptionDef, Setting};
-pub use json::first_difference;
+pub use json::{first_difference, stored_difference};
 use value::choice;
 pub use value::{shown, OptionValue, ValueKind};
 

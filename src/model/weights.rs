@@ -25,6 +25,17 @@ impl Weights {
         })
     }
 
+    /// Whether every weight is a finite number, and if not, which matrix
+    /// holds the first that is not.
+    pub fn first_not_finite(&self) -> Result<Option<&'static str>> {
+        for (name, t) in [("W1", &self.w1), ("W2", &self.w2)] {
+            if t.f_isfinite()?.f_all()?.f_int64_value(&[])? == 0 {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
+    }
+
     /// Checks the shapes against a config, naming the mismatch.
     pub fn check_shapes(&self, cfg: &Config) -> Result<()> {
         let want_w1 = [cfg.input_size() as i64, cfg.network.num_hidden as i64];

@@ -12,7 +12,7 @@ use super::lock::LOCK_FILE;
 use super::records::RUNS_FILE;
 use super::spec::{Job, SweepFile};
 use super::summary::{ABS_ERROR_FIGURE, ACCURACY_FIGURE, MIDPOINT_ERROR_FIGURE, SUMMARY_FILE};
-use crate::config::first_difference;
+use crate::config::stored_difference;
 use crate::output;
 
 pub const SWEEP_FILE: &str = "sweep.json";
@@ -62,9 +62,7 @@ pub(super) fn claim_folder(out: &Path, file: &SweepFile, force: bool) -> Result<
         Ok(text) => {
             let stored: serde_json::Value = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a snnloc {SWEEP_FILE}", path.display()))?;
-            // Through text, as the stored file went, so floats compare alike.
-            let wanted = serde_json::from_str(&serde_json::to_string(file)?)?;
-            match first_difference(&stored, &wanted) {
+            match stored_difference(&stored, file)? {
                 None => return Ok(()),
                 Some(difference) => {
                     format!("a different sweep ({difference}; stored vs requested)")
