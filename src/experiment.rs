@@ -11,7 +11,7 @@ use tch::Device;
 use crate::analysis::{analyse, Analysis};
 use crate::checkpoint::{Checkpoint, Saved};
 use crate::config::Config;
-use crate::data::{batch_order, EngineData};
+use crate::data::{batch_order, EngineData, TrainingSets};
 use crate::engine::Engine;
 use crate::model::{init_weight_matrices, DaleSigns, Weights};
 use crate::seed::seed_torch;
@@ -121,10 +121,11 @@ pub fn run_resumable(
 
     let clock = Instant::now();
     // Where the engine keeps the spikes as lists, the dense set is freed.
-    let train_data = EngineData::new(
+    let first_set = EngineData::new(
         &random_ipd_input_signal(cfg, cfg.n_training_samples(), &mut stimulus_rng, device)?,
         engine,
     )?;
+    let mut training_sets = TrainingSets::new(cfg, engine, device, first_set);
     seconds.data_train = clock.elapsed().as_secs_f64();
     let clock = Instant::now();
     // Drawn even on a resume: libtorch's generator goes on from there.
@@ -137,7 +138,7 @@ pub fn run_resumable(
     let history = train(
         cfg,
         engine,
-        &train_data,
+        &mut training_sets,
         &mut weights,
         resume,
         |progress| on_event(Event::Training(progress)),
@@ -152,13 +153,14 @@ pub fn run_resumable(
     seconds.epochs = history.epoch_seconds;
 
     let clock = Instant::now();
-    let train = analyse(&train_data, &weights, cfg, engine)?;
+    // With fresh training data: the set of the last epoch trained.
+    let train = analyse(training_sets.last(), &weights, cfg, engine)?;
     seconds.analysis_train = clock.elapsed().as_secs_f64();
     on_event(Event::Analysed {
         label: "Train",
         analysis: &train,
     })?;
-    drop(train_data);
+    drop(training_sets);
     crate::malloc::release_free_memory();
     let clock = Instant::now();
     // The test set comes after the training set on the stimulus stream, as

@@ -64,6 +64,26 @@ impl StimulusRng {
         })
     }
 
+    /// The stream of epoch `epoch`'s training set under fresh training
+    /// data, from epoch 2 on (the first epoch trains on the set `new`'s
+    /// stream draws, which the test set follows, as with a fixed set). It
+    /// depends on the seed and the epoch alone, so a resumed run draws the
+    /// same sets, and no epoch's stream is another's or the run's own.
+    pub fn for_epoch(cfg: &Config, epoch: usize) -> Result<Self> {
+        const FRESH_DATA: u64 = 0x6672_6573_6864_6174;
+        let stream = splitmix64(cfg.run.seed ^ FRESH_DATA).wrapping_add(epoch as u64);
+        Ok(match cfg.run.rng {
+            RngMode::Fast => {
+                StimulusRng::Fast(Box::new(Xoshiro256PlusPlus::seed_from_u64(mix(stream, 0))))
+            }
+            // numpy seeds are 32-bit.
+            RngMode::Numpy => StimulusRng::Numpy(Box::new(
+                NumpyRandomState::new(splitmix64(stream) & 0xFFFF_FFFF)
+                    .map_err(|e| anyhow::anyhow!("`seed`: {e}"))?,
+            )),
+        })
+    }
+
     /// One uniform double in [0, 1), like `np.random.rand()`.
     pub fn uniform(&mut self) -> f64 {
         match self {

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{Checkpoint, Saved};
 use crate::config::Config;
-use crate::data::{data_generator, Batch, EngineData};
+use crate::data::{batch_order, data_generator, Batch, TrainingSets};
 use crate::engine::Engine;
 use crate::labels::discretise;
 use crate::model::{DaleSigns, Gradients, Weights};
@@ -45,8 +45,9 @@ pub enum Progress {
     Diverged { at: Divergence, loss: f64 },
 }
 
-/// Trains `w` in place with Adam for `cfg.training.epochs` epochs, a fresh
-/// random batch order each epoch, run by `engine`, and stops at the first
+/// Trains `w` in place with Adam for `cfg.training.epochs` epochs on each
+/// epoch's training set in a fresh random batch order, run by `engine`,
+/// and stops at the first
 /// loss that is not finite, leaving `w` as it was before that batch. After
 /// each epoch `save` gets the state a checkpoint keeps; with `resume`, the
 /// epochs it holds are not trained again (their batch orders are drawn all
@@ -55,13 +56,12 @@ pub enum Progress {
 pub fn train(
     cfg: &Config,
     engine: Engine,
-    data: &EngineData,
+    sets: &mut TrainingSets,
     w: &mut Weights,
     resume: Option<&Checkpoint>,
     mut on_progress: impl FnMut(Progress) -> Result<()>,
     mut save: impl FnMut(&Saved) -> Result<()>,
 ) -> Result<TrainHistory> {
-    let classes = discretise(&data.ipd, cfg.data.num_classes)?;
     let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr, engine.arithmetic())?;
     let dale = DaleSigns::new(cfg)?;
     let mut history = TrainHistory {
@@ -69,7 +69,7 @@ pub fn train(
         epoch_seconds: Vec::new(),
         diverged: None,
     };
-    let steps_per_epoch = data.spikes.len() / cfg.data.batch_size.max(1);
+    let steps_per_epoch = cfg.data.n_training_batches;
     let mut done = 0;
     if let Some(c) = resume {
         adam.restore(c.adam_step, &c.exp_avg, &c.exp_avg_sq)?;
@@ -77,13 +77,16 @@ pub fn train(
         done = c.epochs_done;
     }
     for epoch in 1..=cfg.training.epochs {
-        let batches = data_generator(&classes, &data.spikes, cfg.data.batch_size)?;
         if history.diverged.is_some() || epoch <= done {
             // The batch order is drawn all the same, so that later epochs
             // and the analyses shuffle as after a whole training, as `eval`
             // replays it.
+            drop(batch_order(cfg.n_training_samples() as i64)?);
             continue;
         }
+        let data = sets.for_epoch(epoch)?;
+        let classes = discretise(&data.ipd, cfg.data.num_classes)?;
+        let batches = data_generator(&classes, &data.spikes, cfg.data.batch_size)?;
         let start = Instant::now();
         let mut local_loss = Vec::new();
         for (index, batch) in batches.enumerate() {

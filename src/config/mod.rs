@@ -85,6 +85,18 @@ choice! {
 }
 
 choice! {
+    /// Which samples each training epoch sees.
+    pub enum TrainingData {
+        /// One training set for every epoch, the notebook's: a large network
+        /// memorises its Poisson noise.
+        Fixed = "fixed",
+        /// A new training set each epoch, from a stream of the run's seed
+        /// and the epoch: data that never repeats, in the memory of one set.
+        Fresh = "fresh",
+    }
+}
+
+choice! {
     /// How the learning rate moves over a training.
     pub enum LrSchedule {
         /// `lr` throughout, the notebook's.
@@ -159,6 +171,10 @@ define_options! {
         /// Test batches
         n_testing_batches: usize = 32;
             unit "", check check::at_least_one, aliases [], sweep true;
+        /// Training set: fixed (one set for every epoch, the notebook's) or
+        /// fresh (a new set each epoch, drawn from the seed and the epoch)
+        training_data: TrainingData = TrainingData::Fixed;
+            unit "", check check::any, aliases [], sweep true;
     }
     /// Network: the hidden LIF layer and the leaky readout
     Network => NetworkParams as network {
@@ -443,7 +459,8 @@ impl Config {
 
     /// An upper estimate of a training's memory: the larger data set (one
     /// byte per input and step, and with `rng` numpy the notebook's float64
-    /// uniforms, drawn all at once), one batch's float32 arrays (its input
+    /// uniforms, drawn all at once; fresh training data holds two training
+    /// sets, the epoch's and the next, drawn meanwhile), one batch's float32 arrays (its input
     /// spikes, and about a dozen `(batch, steps, hidden)` arrays of the
     /// forward and backward passes or of the autograd graph), and the
     /// weights with their gradients and Adam's moments.
@@ -451,7 +468,12 @@ impl Config {
         let steps = self.duration_steps() as f64;
         let (inputs, hidden) = (self.input_size() as f64, self.network.num_hidden as f64);
         let classes = self.data.num_classes as f64;
-        let samples = self.n_training_samples().max(self.n_testing_samples()) as f64;
+        let training_sets = match self.data.training_data {
+            TrainingData::Fixed => 1,
+            TrainingData::Fresh => 2,
+        };
+        let samples =
+            (training_sets * self.n_training_samples()).max(self.n_testing_samples()) as f64;
         let per_input = match self.run.rng {
             RngMode::Fast => 1.0,
             RngMode::Numpy => 9.0,

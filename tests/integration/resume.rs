@@ -62,25 +62,27 @@ fn a_killed_train_resumes_to_the_numbers_of_one_never_interrupted() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap();
     let random = 3 + nanos.subsec_nanos() as u64 % 5;
-    for engine in ["fused", "reference"] {
+    let fresh: &[&str] = &["--training-data", "fresh", "--phase-offset", "per-sample"];
+    for (engine, extra) in [("fused", &[][..]), ("reference", &[]), ("fused", fresh)] {
         let whole = scratch_dir("never-interrupted");
-        assert_success(&train(&whole, engine, &[], None));
+        assert_success(&train(&whole, engine, extra, None));
         let want = numbers(&whole);
         for at in [1, 2, random] {
             let run = scratch_dir("resumed");
-            let killed = train(&run, engine, &[], Some(at));
+            let killed = train(&run, engine, extra, Some(at));
             assert!(
                 !killed.status.success(),
                 "{engine}: point {at} did not kill"
             );
+            let resume = [extra, &["--resume"]].concat();
             let resumed = match run.join("checkpoint.safetensors").exists() {
-                true => train(&run, engine, &["--resume"], None),
-                false => train(&run, engine, &[], None),
+                true => train(&run, engine, &resume, None),
+                false => train(&run, engine, extra, None),
             };
             assert_success(&resumed);
             assert!(
                 numbers(&run) == want,
-                "{engine}, killed at point {at}: the resumed run's numbers differ"
+                "{engine} {extra:?}, killed at point {at}: the resumed run's numbers differ"
             );
             assert!(
                 !run.join("checkpoint.safetensors").exists(),
