@@ -9,6 +9,11 @@ config, and prints each time, the ratio notebook/snnloc and the peak memory.
 With --project it also times snnloc alone on the notebook's Project: the 11
 envelope powers x 5 repeats on the default config.
 
+It also times snnloc's `--preset best` (with per-sample phase offsets, the
+stimulus its target is set on) beside the notebook's default config, one
+training each, and prints epochs per second, wall time, peak memory and test
+accuracy (--skip-best leaves it out).
+
 It then checks that a run's speed does not depend on who launched it: the
 same default training (one thread) alone and as the child of `snnloc sweep`,
 and alone with glibc malloc's mmap and trim thresholds pinned low (128 KiB)
@@ -95,6 +100,27 @@ def launch_ratios(repeats, work):
     return {name: min(t) for name, t in times.items()}
 
 
+def preset_comparison(threads, env, work):
+    """One snnloc training of the default config and one of --preset best:
+    (name, epochs per second, wall seconds, peak MB, test accuracy) each."""
+    rows = []
+    for name, flags in (
+        ("notebook default", []),
+        ("--preset best --phase-offset per-sample", ["--preset", "best", "--phase-offset", "per-sample"]),
+    ):
+        out = os.path.join(work, "preset-" + str(len(rows)))
+        wall, rss = measure(
+            [SNNLOC, "train", "--threads", str(threads), "--quiet", "--no-plots", "--device", "cpu",
+             "--out", out, *flags],
+            env,
+        )
+        with open(os.path.join(out, "metrics.json")) as f:
+            metrics = json.load(f)
+        epochs = metrics["seconds"]["epochs"]
+        rows.append((name, len(epochs) / sum(epochs), wall, rss, metrics["test"]["accuracy_mean"]))
+    return rows
+
+
 def machine_line(threads):
     """The date, CPU, vector level and library versions a table was measured with."""
     cpu = "unknown CPU"
@@ -171,6 +197,7 @@ def main():
         "--launch-repeats", type=int, default=5, help="repeats of each launch of the launch comparison"
     )
     parser.add_argument("--skip-launch", action="store_true")
+    parser.add_argument("--skip-best", action="store_true", help="leave out the --preset best timing")
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--markdown", action="store_true", help="also print the figures as a Markdown table")
     parser.add_argument("--snnloc", default=DEFAULT_SNNLOC, help="the snnloc binary to time (default: the release build)")
@@ -254,6 +281,13 @@ def main():
                 f"{'Project, 11 x 5 default trainings (snnloc only)':48} {'':11} {project:9.3f}"
                 f"   (notebook not run; 55 x its median train would be {55 * ref_wall:.0f} s)"
             )
+
+        if not args.skip_best:
+            best = preset_comparison(args.threads, env, work)
+            figures["presets"] = best
+            print(f"\n{'snnloc train':48} {'epochs/s':>9} {'wall s':>8} {'peak MB':>8} {'test %':>7}")
+            for name, rate, wall, rss, accuracy in best:
+                print(f"{name:48} {rate:9.2f} {wall:8.1f} {rss:8.0f} {accuracy:7.1f}")
 
         if not args.skip_launch:
             launch = launch_ratios(args.launch_repeats, work)

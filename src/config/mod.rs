@@ -195,6 +195,14 @@ define_options! {
         /// the notebook's) or subtractive (the threshold is taken off)
         reset: Reset = Reset::Multiplicative;
             unit "", check check::any, aliases [], sweep true;
+        /// Spike-frequency adaptation (ALIF, Bellec et al. 2018): each
+        /// spike raises the unit's threshold by this much, and the raise
+        /// decays with `tau-adapt-ms`; 0 (the notebook's) is the plain LIF
+        adapt_strength: f64 = 0.0;
+            unit "", check check::non_negative, aliases [], sweep true;
+        /// Time constant with which the adaptation's threshold raise decays
+        tau_adapt_ms: f64 = 100.0;
+            unit "ms", check check::positive, aliases [], sweep true;
         /// Surrogate derivative of the spike: sigmoid,
         /// beta·σ(beta·x)·(1-σ(beta·x)) (the notebook's); fast-sigmoid,
         /// 1/(1+beta·|x|)² (SuperSpike); or atan, (beta/2)/(1+(π/2·beta·x)²)

@@ -1,5 +1,5 @@
 //! The reference engine: the notebook's network step by step on autograd.
-//! A hidden LIF layer fed by the input spikes through W1, and a leaky,
+//! A hidden LIF (or adaptive LIF) layer fed by the input spikes through W1, and a leaky,
 //! non-spiking readout fed by the hidden spikes through W2.
 
 use anyhow::{ensure, Result};
@@ -7,10 +7,11 @@ use tch::{Kind, Tensor};
 
 use super::Evaluation;
 use crate::config::Config;
+use crate::model::alif::{alif_step, AlifState};
 use crate::model::lif::lif_step;
 use crate::model::readout::{self, loss_from_scores, readout_step};
 use crate::model::{
-    batch_and_steps, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights,
+    batch_and_steps, Adaptation, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights,
 };
 
 /// What the hidden layer did on one batch.
@@ -38,10 +39,23 @@ pub fn hidden_layer(input_spikes: &Tensor, w1: &Tensor, cfg: &Config) -> Result<
     )?;
     let mut s = v.zeros_like();
     let (mut v_rec, mut s_rec) = (vec![v.shallow_clone()], vec![s.shallow_clone()]);
-    for t in 0..steps - 1 {
-        (v, s) = lif_step(&v, &s, &h.select(1, t), &lif);
-        v_rec.push(v.shallow_clone());
-        s_rec.push(s.shallow_clone());
+    match Adaptation::new(cfg) {
+        None => {
+            for t in 0..steps - 1 {
+                (v, s) = lif_step(&v, &s, &h.select(1, t), &lif);
+                v_rec.push(v.shallow_clone());
+                s_rec.push(s.shallow_clone());
+            }
+        }
+        Some(adaptation) => {
+            let a = v.zeros_like();
+            let mut state = AlifState { v, s, a };
+            for t in 0..steps - 1 {
+                state = alif_step(&state, &h.select(1, t), &lif, &adaptation);
+                v_rec.push(state.v.shallow_clone());
+                s_rec.push(state.s.shallow_clone());
+            }
+        }
     }
     Ok(HiddenTrace {
         spikes: Tensor::f_stack(&s_rec, 1)?,

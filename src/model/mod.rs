@@ -1,8 +1,9 @@
 //! The network's facts, shared by both engines: the LIF hidden layer
-//! (`lif`), the spike function's surrogate gradient (`surrogate`), the
+//! (`lif`) and its adaptive form (`alif`), the spike function's surrogate gradient (`surrogate`), the
 //! leaky readout and the loss (`readout`), the firing-rate regulariser
 //! (`regulariser`), Dale's law (`dale`) and the weights (`weights`).
 
+pub mod alif;
 pub mod dale;
 pub mod lif;
 pub mod readout;
@@ -10,6 +11,7 @@ pub mod regulariser;
 pub mod surrogate;
 pub mod weights;
 
+pub use alif::Adaptation;
 pub use dale::DaleSigns;
 pub use lif::LifParams;
 pub use readout::{Gradients, ReadoutParams};

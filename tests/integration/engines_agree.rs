@@ -134,8 +134,10 @@ fn fused_gradients_match_autograd_for_every_option_value() {
     ] {
         for reset in [Reset::Multiplicative, Reset::Subtractive] {
             for readout in [Readout::Sum, Readout::Max] {
-                for strength in [0.0, 50.0] {
+                for (strength, adapt) in [(0.0, 0.0), (50.0, 0.0), (0.0, 0.3), (50.0, 0.3)] {
                     let mut cfg = firing_config();
+                    cfg.network.adapt_strength = adapt;
+                    cfg.network.tau_adapt_ms = 5.0;
                     cfg.network.surrogate = shape;
                     cfg.network.reset = reset;
                     cfg.network.readout = readout;
@@ -144,10 +146,38 @@ fn fused_gradients_match_autograd_for_every_option_value() {
                     // Low bounds so the penalty acts on these untrained rates.
                     cfg.training.rate_reg_low_hz = 5.0;
                     cfg.training.rate_reg_high_hz = 20.0;
-                    let what = format!("{shape} {reset} {readout} regulariser {strength}");
+                    let what = format!(
+                        "{shape} {reset} {readout} regulariser {strength} adaptation {adapt}"
+                    );
                     assert_engines_agree(&cfg, &what, 2e-5);
                 }
             }
         }
     }
+}
+
+#[test]
+fn adaptation_moves_spikes_the_same_way_in_both_engines() {
+    let mut cfg = firing_config();
+    cfg.network.tau_adapt_ms = 5.0;
+    let (spikes, _, w) = batch_and_weights(&cfg, 0);
+    let out = |cfg: &Config| tch::no_grad(|| reference::snn(&spikes, &w, cfg)).unwrap();
+    let plain = out(&cfg);
+    cfg.network.adapt_strength = 0.3;
+    let adaptive = out(&cfg);
+    assert!(!plain.equal(&adaptive), "the adaptation changed nothing");
+    // Raised thresholds: fewer hidden spikes on this batch.
+    let hidden = |cfg: &Config| {
+        let spikes = reference::forward(&spikes, &w, cfg).unwrap().1;
+        spikes.sum(Kind::Float).double_value(&[])
+    };
+    let with = hidden(&cfg);
+    cfg.network.adapt_strength = 0.0;
+    assert!(with < hidden(&cfg), "adaptation did not thin the spikes");
+    cfg.network.adapt_strength = 0.3;
+    let fused_out = fused::snn(&Spikes::from(&spikes), &w, &cfg).unwrap();
+    assert!(
+        adaptive.equal(&fused_out),
+        "the engines' adaptive outputs differ"
+    );
 }

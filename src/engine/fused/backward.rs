@@ -16,14 +16,16 @@
 use anyhow::Result;
 use tch::Tensor;
 
+use super::adaptive;
 use super::products;
 use super::workers::Workers;
 use super::{Dims, Trace};
 use crate::config::Readout;
 use crate::host;
+use crate::model::alif::AlifScalars;
 use crate::model::lif::LifScalars;
 use crate::model::readout::ReadoutScalars;
-use crate::model::{LifParams, RateRegulariser, ReadoutParams};
+use crate::model::{Adaptation, LifParams, RateRegulariser, ReadoutParams};
 
 /// What the readout's backward pass hands to the hidden layer's.
 pub(super) struct FromReadout {
@@ -139,12 +141,13 @@ fn through_time(
 }
 
 /// `∂L/∂h_t` of the hidden layer's input currents, `(batch, steps, hidden)`,
-/// back through the LIF recurrence.
+/// back through the LIF recurrence, or the adaptive one (`adaptive`).
 pub(super) fn hidden(
     trace: &Trace,
     mut above: Tensor,
     regulariser: Option<&RateRegulariser>,
     lif: &LifParams,
+    adaptation: Option<&Adaptation>,
     workers: &Workers,
 ) -> Result<Tensor> {
     let Dims {
@@ -163,29 +166,54 @@ pub(super) fn hidden(
     }
     let above = host::slice::<f32>(&above)?;
     let scalars = LifScalars::from(lif);
-    let surrogate = surrogate_slopes(v, lif, scalars.threshold, &[batch, steps, hidden], workers)?;
+    let shape = [batch, steps, hidden];
+    let adaptive = match (adaptation, &trace.a) {
+        (Some(adaptation), Some(a)) => Some((AlifScalars::new(lif, adaptation), host::slice(a)?)),
+        _ => None,
+    };
+    // The spike's argument is `v - θ_t`; its difference with a threshold
+    // of 0 is itself, exactly.
+    let surrogate = match &adaptive {
+        None => surrogate_slopes(v, lif, scalars.threshold, &shape, workers)?,
+        Some((alif, a)) => {
+            surrogate_slopes(&adaptive::margins(alif, v, a), lif, 0.0, &shape, workers)?
+        }
+    };
     let surrogate = host::slice::<f32>(&surrogate)?;
-    let mut gh = host::empty::<f32>(&[batch, steps, hidden])?;
+    let mut gh = host::empty::<f32>(&shape)?;
     let per_sample = steps * hidden;
     let samples = host::slice_mut::<f32>(&mut gh)?
         .chunks_mut(per_sample)
-        .zip(above.chunks(per_sample))
-        .zip(v.chunks(per_sample))
-        .zip(s.chunks(per_sample))
-        .zip(h.chunks(per_sample))
-        .zip(surrogate.chunks(per_sample));
-    workers.each_item(samples, |(((((gh, above), v), s), h), sg)| {
-        let step = |t: usize| {
-            let row = t * hidden..(t + 1) * hidden;
-            StepRow {
-                v: &v[row.clone()],
-                s: &s[row.clone()],
-                h: &h[row.clone()],
-                sg: &sg[row.clone()],
-                above: &above[row],
+        .enumerate()
+        .map(|(b, gh)| (b * per_sample..(b + 1) * per_sample, gh));
+    workers.each_item(samples, |(sample, gh)| {
+        let (v, s, h) = (&v[sample.clone()], &s[sample.clone()], &h[sample.clone()]);
+        let (sg, above) = (&surrogate[sample.clone()], &above[sample.clone()]);
+        let rows = |t: usize| t * hidden..(t + 1) * hidden;
+        match &adaptive {
+            None => {
+                let step = |t: usize| StepRow {
+                    v: &v[rows(t)],
+                    s: &s[rows(t)],
+                    h: &h[rows(t)],
+                    sg: &sg[rows(t)],
+                    above: &above[rows(t)],
+                };
+                sample_back(&scalars, step, steps, hidden, gh);
             }
-        };
-        sample_back(&scalars, step, steps, hidden, gh);
+            Some((alif, a)) => {
+                let a = &a[sample];
+                let step = |t: usize| adaptive::Row {
+                    v: &v[rows(t)],
+                    s: &s[rows(t)],
+                    a: &a[rows(t)],
+                    h: &h[rows(t)],
+                    sg: &sg[rows(t)],
+                    above: &above[rows(t)],
+                };
+                adaptive::sample_back(alif, step, steps, hidden, gh);
+            }
+        }
     });
     Ok(gh)
 }
@@ -283,7 +311,7 @@ impl Carried {
 /// Flushing here rather than setting the CPU's flush-to-zero mode keeps the
 /// choice to this engine and off libtorch's threads.
 #[inline(always)]
-fn flush_subnormal(x: f32) -> f32 {
+pub(super) fn flush_subnormal(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE {
         0.0
     } else {

@@ -18,6 +18,7 @@
 //!
 //! CPU only: `Engine::resolve` picks the reference engine on other devices.
 
+mod adaptive;
 mod backward;
 mod libtorch;
 mod products;
@@ -29,9 +30,10 @@ use tch::{Kind, Tensor};
 use super::Evaluation;
 use crate::config::{Config, Readout};
 use crate::host;
+use crate::model::alif::AlifScalars;
 use crate::model::lif::LifScalars;
 use crate::model::readout::{self, ReadoutScalars};
-use crate::model::{Gradients, LifParams, RateRegulariser, ReadoutParams, Weights};
+use crate::model::{Adaptation, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights};
 use crate::spikes::{self, ActiveInputs, SpikeSet, Spikes};
 use workers::Workers;
 
@@ -45,6 +47,8 @@ struct Trace {
     v: Tensor,
     /// Hidden spikes, `s_rec` of the notebook.
     s: Tensor,
+    /// The adaptation of an adaptive layer, `(batch, steps, hidden)`.
+    a: Option<Tensor>,
     /// Readout trace `(batch, steps, classes)`.
     v_rec: Tensor,
 }
@@ -77,7 +81,7 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
         hidden,
         classes,
     } = dims;
-    let lif = LifScalars::from(&LifParams::new(cfg));
+    let lif = LifParams::new(cfg);
 
     let h = products::input_currents(spikes, &w.w1, workers)?;
     let mut v = host::empty::<f32>(&[batch, steps, hidden])?;
@@ -87,7 +91,22 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
         .chunks_mut(per_sample)
         .zip(host::slice_mut::<f32>(&mut s)?.chunks_mut(per_sample))
         .zip(host::slice::<f32>(&h)?.chunks(per_sample));
-    workers.each_item(samples, |((v, s), h)| lif_sample(&lif, v, s, h, hidden));
+    let a = match Adaptation::new(cfg) {
+        None => {
+            let lif = LifScalars::from(&lif);
+            workers.each_item(samples, |((v, s), h)| lif_sample(&lif, v, s, h, hidden));
+            None
+        }
+        Some(adaptation) => {
+            let alif = AlifScalars::new(&lif, &adaptation);
+            let mut a = host::empty::<f32>(&[batch, steps, hidden])?;
+            let samples = samples.zip(host::slice_mut::<f32>(&mut a)?.chunks_mut(per_sample));
+            workers.each_item(samples, |(((v, s), h), a)| {
+                adaptive::forward_sample(&alif, v, s, a, h, hidden)
+            });
+            Some(a)
+        }
+    };
 
     let h2 = products::times(&s, products::Left::ZeroOne, &w.w2, workers)?;
     let readout = ReadoutScalars::from(&ReadoutParams::new(cfg));
@@ -109,6 +128,7 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
         h,
         v,
         s,
+        a,
         v_rec,
     })
 }
@@ -239,6 +259,7 @@ pub fn loss_and_gradients(
         from_readout.gs,
         regulariser.as_ref(),
         &LifParams::new(cfg),
+        Adaptation::new(cfg).as_ref(),
         &workers,
     )?;
     Ok(Gradients {
