@@ -21,14 +21,8 @@ use crate::output::{self, Metadata};
 
 pub const CHECKPOINT_FILE: &str = "checkpoint.safetensors";
 const HEADER_KEY: &str = "snnloc_checkpoint";
-const TENSORS: [&str; 6] = [
-    "W1",
-    "W2",
-    "exp_avg.W1",
-    "exp_avg.W2",
-    "exp_avg_sq.W1",
-    "exp_avg_sq.W2",
-];
+/// Adam's moments of parameter `W1` are `exp_avg.W1` and `exp_avg_sq.W1`.
+const MOMENTS: [&str; 2] = ["exp_avg", "exp_avg_sq"];
 
 /// What the training loop hands over at the end of an epoch.
 pub struct Saved<'a> {
@@ -73,15 +67,14 @@ impl Checkpoint {
         };
         let metadata = Metadata::from([(HEADER_KEY.to_string(), serde_json::to_string(&header)?)]);
         let w = saved.weights;
-        let tensors = [
-            &w.w1,
-            &w.w2,
-            &exp_avg[0],
-            &exp_avg[1],
-            &exp_avg_sq[0],
-            &exp_avg_sq[1],
-        ];
-        let named: Vec<(&str, &Tensor)> = TENSORS.into_iter().zip(tensors).collect();
+        let trained = w.trained();
+        let moment_names: Vec<String> = MOMENTS
+            .iter()
+            .flat_map(|m| trained.iter().map(move |(name, _)| format!("{m}.{name}")))
+            .collect();
+        let moments = exp_avg.iter().chain(exp_avg_sq);
+        let mut named = w.named();
+        named.extend(moment_names.iter().map(String::as_str).zip(moments));
         output::write_safetensors(path, &named, Some(metadata))
             .with_context(|| format!("cannot write checkpoint {}", path.display()))
     }
@@ -112,19 +105,24 @@ impl Checkpoint {
                 .remove(name)
                 .with_context(|| format!("{shown}: no tensor {name}"))
         };
-        let weights = Weights {
-            w1: take(TENSORS[0])?,
-            w2: take(TENSORS[1])?,
+        let weights = Weights::from_named(cfg, &mut take)?.trained_by(cfg);
+        let mut moments = |m: &str| -> Result<Vec<Tensor>> {
+            let names: Vec<&str> = weights.trained().into_iter().map(|(n, _)| n).collect();
+            names
+                .iter()
+                .map(|name| take(&format!("{m}.{name}")))
+                .collect()
         };
-        weights.check_shapes(cfg)?;
+        let (exp_avg, exp_avg_sq) = (moments(MOMENTS[0])?, moments(MOMENTS[1])?);
+        let weights = weights.detached_copy(tch::Device::Cpu)?;
         Ok(Checkpoint {
             epochs_done: header.epochs_done,
             loss: header.loss,
             epoch_seconds: header.epoch_seconds,
             weights,
             adam_step: header.adam_step,
-            exp_avg: vec![take(TENSORS[2])?, take(TENSORS[3])?],
-            exp_avg_sq: vec![take(TENSORS[4])?, take(TENSORS[5])?],
+            exp_avg,
+            exp_avg_sq,
         })
     }
 }

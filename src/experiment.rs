@@ -131,9 +131,7 @@ pub fn run_resumable(
     // Drawn even on a resume: libtorch's generator goes on from there.
     let mut weights = init_weight_matrices(cfg, device, engine.arithmetic())?;
     if let Some(c) = resume {
-        weights = c.weights.detached_copy(device)?;
-        weights.w1 = weights.w1.set_requires_grad(true);
-        weights.w2 = weights.w2.set_requires_grad(true);
+        weights = c.weights.detached_copy(device)?.trained_by(cfg);
     }
     let history = train(
         cfg,

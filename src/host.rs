@@ -37,12 +37,22 @@ pub fn slice_mut<T: Element>(t: &mut Tensor) -> Result<&mut [T]> {
     Ok(unsafe { std::slice::from_raw_parts_mut(t.data_ptr() as *mut T, len) })
 }
 
+/// Any tensor's elements, detached, on the CPU, as `T`s in memory order.
+pub fn to_vec<T: Element>(t: &Tensor) -> Result<Vec<T>> {
+    let t = t
+        .f_detach()?
+        .f_to_device(Device::Cpu)?
+        .f_to_kind(T::KIND)?
+        .f_contiguous()?;
+    let mut flat = vec![T::ZERO; t.numel()];
+    t.f_copy_data(&mut flat, t.numel())?;
+    Ok(flat)
+}
+
 /// A `(n, k)` tensor as n rows.
 pub fn rows<T: Element>(t: &Tensor) -> Result<Vec<Vec<T>>> {
     let cols = t.size()[1] as usize;
-    let t = t.f_to_kind(T::KIND)?.f_contiguous()?;
-    let mut flat = vec![T::ZERO; t.numel()];
-    t.f_copy_data(&mut flat, t.numel())?;
+    let flat = to_vec::<T>(t)?;
     Ok(flat.chunks(cols.max(1)).map(<[T]>::to_vec).collect())
 }
 

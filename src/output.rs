@@ -150,10 +150,11 @@ pub fn create_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create output folder {}", dir.display()))
 }
 
-/// Saves W1 and W2 as float32 safetensors named `W1` and `W2`, readable by
-/// Python's `safetensors.torch.load_file`.
+/// Saves the parameters as float32 safetensors named as in
+/// `Weights::named` (`W1`, `W2`, and the time constants where each unit
+/// has its own), readable by Python's `safetensors.torch.load_file`.
 pub fn save_weights(path: &Path, w: &Weights) -> Result<()> {
-    write_safetensors(path, &[("W1", &w.w1), ("W2", &w.w2)], None)
+    write_safetensors(path, &w.named(), None)
         .with_context(|| format!("cannot write weights {}", path.display()))
 }
 
@@ -218,7 +219,7 @@ pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights
     let find = |name: &str| -> Result<Tensor> {
         let (_, t) = tensors.iter().find(|(n, _)| n == name).with_context(|| {
             format!(
-                "`weights` {}: no tensor named {name} (expected W1 and W2)",
+                "`weights` {}: no tensor named {name} (expected W1, W2, and with per-unit time constants tau_hidden_ms and tau_output_ms)",
                 path.display()
             )
         })?;
@@ -231,11 +232,7 @@ pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights
         }
         Ok(t.f_to_device(device)?)
     };
-    let w = Weights {
-        w1: find("W1")?,
-        w2: find("W2")?,
-    };
-    w.check_shapes(cfg)
+    let w = Weights::from_named(cfg, find)
         .with_context(|| format!("`weights` {} does not fit the config", path.display()))?;
     if let Some(name) = w.first_not_finite()? {
         bail!(

@@ -62,7 +62,8 @@ pub fn train(
     mut on_progress: impl FnMut(Progress) -> Result<()>,
     mut save: impl FnMut(&Saved) -> Result<()>,
 ) -> Result<TrainHistory> {
-    let mut adam = Adam::new(&[&w.w1, &w.w2], cfg.training.lr, engine.arithmetic())?;
+    let trained: Vec<&tch::Tensor> = w.trained().into_iter().map(|(_, t)| t).collect();
+    let mut adam = Adam::new(&trained, cfg.training.lr, engine.arithmetic())?;
     let dale = DaleSigns::new(cfg)?;
     let mut history = TrainHistory {
         loss: Vec::new(),
@@ -101,7 +102,7 @@ pub fn train(
             ));
             let grads = batch_gradients(engine, dale.as_ref(), &batch?, w, cfg)?;
             let loss = grads.loss;
-            if !loss.is_finite() || !step_keeps_weights_finite(&mut adam, w, grads)? {
+            if !loss.is_finite() || !step_keeps_weights_finite(&mut adam, w, grads, cfg)? {
                 let at = Divergence {
                     epoch,
                     batch: index + 1,
@@ -131,16 +132,30 @@ pub fn train(
 
 /// Steps `w` with Adam, unless the step would leave a weight NaN or
 /// infinite (a huge `lr`, or a gradient that overflowed while the loss did
-/// not): then `w` stays as it was, and the answer is no.
-fn step_keeps_weights_finite(adam: &mut Adam, w: &mut Weights, grads: Gradients) -> Result<bool> {
+/// not): then `w` stays as it was, and the answer is no. Learned time
+/// constants are then put back into their range.
+fn step_keeps_weights_finite(
+    adam: &mut Adam,
+    w: &mut Weights,
+    grads: Gradients,
+    cfg: &Config,
+) -> Result<bool> {
     let _no_grad = tch::no_grad_guard();
-    let before = [w.w1.f_detach_copy()?, w.w2.f_detach_copy()?];
-    adam.step(&mut [&mut w.w1, &mut w.w2], &[grads.w1, grads.w2])?;
+    let before = w
+        .trained()
+        .iter()
+        .map(|(_, t)| Ok(t.f_detach_copy()?))
+        .collect::<Result<Vec<_>>>()?;
+    adam.step(&mut w.trained_mut(), &grads.into_trained())?;
     if w.first_not_finite()?.is_none() {
+        if let Some(tau) = &mut w.tau {
+            tau.clamp_(cfg)?;
+        }
         return Ok(true);
     }
-    let _ = w.w1.f_copy_(&before[0])?;
-    let _ = w.w2.f_copy_(&before[1])?;
+    for (t, before) in w.trained_mut().into_iter().zip(&before) {
+        let _ = t.f_copy_(before)?;
+    }
     Ok(false)
 }
 

@@ -97,6 +97,25 @@ choice! {
 }
 
 choice! {
+    /// A feature turned off (the notebook's) or on.
+    pub enum Switch {
+        Off = "off",
+        On = "on",
+    }
+}
+
+choice! {
+    /// The time constants each unit of a layer starts from.
+    pub enum TauInit {
+        /// The layer's τ for every unit, the notebook's.
+        Equal = "equal",
+        /// Drawn per unit from a gamma distribution of shape 3 whose mean is
+        /// the layer's τ (Perez-Nieves et al. 2021).
+        Gamma = "gamma",
+    }
+}
+
+choice! {
     /// How the learning rate moves over a training.
     pub enum LrSchedule {
         /// `lr` throughout, the notebook's.
@@ -187,6 +206,14 @@ define_options! {
         /// Membrane time constant of the readout layer
         tau_output_ms: f64 = 20.0;
             unit "ms", check check::positive, aliases [], sweep true;
+        /// Each unit's time constant at the start: equal (the layer's τ, the
+        /// notebook's) or gamma (drawn around it, shape 3, per unit)
+        tau_init: TauInit = TauInit::Equal;
+            unit "", check check::any, aliases [], sweep true;
+        /// Train each unit's time constant with the weights (on), kept between
+        /// a tenth of `dt-ms` and ten times `duration-ms`; saved with them
+        learn_tau: Switch = Switch::Off;
+            unit "", check check::any, aliases [], sweep true;
         /// Membrane potential at which a hidden neuron spikes (the notebook's
         /// `mem - 1`)
         threshold: f64 = 1.0;
@@ -405,6 +432,24 @@ impl Config {
                 shown(self.training.rate_reg_high_hz),
                 shown(self.training.rate_reg_low_hz)
             );
+        }
+        if self.network.tau_init != TauInit::Equal || self.network.learn_tau == Switch::On {
+            // The range per-unit time constants are kept in
+            // (`model::time_constants::range`).
+            let (low, high) = (self.stimulus.dt_ms / 10.0, self.stimulus.duration_ms * 10.0);
+            for (name, tau) in [
+                ("tau-hidden-ms", self.network.tau_hidden_ms),
+                ("tau-output-ms", self.network.tau_output_ms),
+            ] {
+                if !(low..=high).contains(&tau) {
+                    bail!(
+                        "`{name}` {} is outside the range per-unit time constants are kept in, {} to {} ms (a tenth of `dt-ms` to ten times `duration-ms`); choose a τ within it, or `tau-init` equal with `learn-tau` off",
+                        shown(tau),
+                        shown(low),
+                        shown(high)
+                    );
+                }
+            }
         }
         let p_max = self.stimulus.rate_max * self.dt();
         if p_max > 1.0 {

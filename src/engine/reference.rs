@@ -10,8 +10,10 @@ use crate::config::Config;
 use crate::model::alif::{alif_step, AlifState};
 use crate::model::lif::lif_step;
 use crate::model::readout::{self, loss_from_scores, readout_step};
+use crate::model::time_constants::layer_decays;
 use crate::model::{
-    batch_and_steps, Adaptation, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights,
+    batch_and_steps, Adaptation, Decay, Gradients, LifParams, RateRegulariser, ReadoutParams,
+    TimeConstants, Weights,
 };
 
 /// What the hidden layer did on one batch.
@@ -27,12 +29,13 @@ pub struct HiddenTrace {
 }
 
 /// The hidden LIF layer on `(batch, steps, input)` float spikes through
-/// `w1`, keeping its potential as well as its spikes (inspection draws
+/// `w.w1`, keeping its potential as well as its spikes (inspection draws
 /// both; training pays one stack of a small tensor for it).
-pub fn hidden_layer(input_spikes: &Tensor, w1: &Tensor, cfg: &Config) -> Result<HiddenTrace> {
+pub fn hidden_layer(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<HiddenTrace> {
     let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
     let lif = LifParams::new(cfg);
-    let h = Tensor::f_einsum("abc,cd->abd", &[input_spikes, w1], None::<i64>)?;
+    let (decay, _) = layer_decays(cfg, w.tau.as_ref())?;
+    let h = Tensor::f_einsum("abc,cd->abd", &[input_spikes, &w.w1], None::<i64>)?;
     let mut v = Tensor::f_zeros(
         [batch, cfg.network.num_hidden as i64],
         (Kind::Float, input_spikes.device()),
@@ -42,7 +45,7 @@ pub fn hidden_layer(input_spikes: &Tensor, w1: &Tensor, cfg: &Config) -> Result<
     match Adaptation::new(cfg) {
         None => {
             for t in 0..steps - 1 {
-                (v, s) = lif_step(&v, &s, &h.select(1, t), &lif);
+                (v, s) = lif_step(&v, &s, &h.select(1, t), &lif, &decay);
                 v_rec.push(v.shallow_clone());
                 s_rec.push(s.shallow_clone());
             }
@@ -51,7 +54,7 @@ pub fn hidden_layer(input_spikes: &Tensor, w1: &Tensor, cfg: &Config) -> Result<
             let a = v.zeros_like();
             let mut state = AlifState { v, s, a };
             for t in 0..steps - 1 {
-                state = alif_step(&state, &h.select(1, t), &lif, &adaptation);
+                state = alif_step(&state, &h.select(1, t), &lif, &decay, &adaptation);
                 v_rec.push(state.v.shallow_clone());
                 s_rec.push(state.s.shallow_clone());
             }
@@ -64,20 +67,20 @@ pub fn hidden_layer(input_spikes: &Tensor, w1: &Tensor, cfg: &Config) -> Result<
 }
 
 /// The readout membrane potential `(batch, steps, num_classes)` driven by
-/// hidden spikes `(batch, steps, hidden)` through `w2`.
-pub fn readout_layer(hidden_spikes: &Tensor, w2: &Tensor, cfg: &Config) -> Result<Tensor> {
+/// hidden spikes `(batch, steps, hidden)` through `w2`, decaying by
+/// `decay` (`time_constants::layer_decays`).
+pub fn readout_layer(hidden_spikes: &Tensor, w2: &Tensor, decay: &Decay) -> Result<Tensor> {
     let size = hidden_spikes.size();
     ensure!(
         size.len() == 3 && size[2] == w2.size()[0],
         "hidden spikes {size:?} do not fit W2 {:?}",
         w2.size()
     );
-    let readout = ReadoutParams::new(cfg);
     let h = Tensor::f_einsum("abc,cd->abd", &[hidden_spikes, w2], None::<i64>)?;
     let mut v = Tensor::f_zeros([size[0], w2.size()[1]], (Kind::Float, h.device()))?;
     let mut v_rec = vec![v.shallow_clone()];
     for t in 0..size[1] - 1 {
-        v = readout_step(&v, &h.select(1, t), &readout);
+        v = readout_step(&v, &h.select(1, t), decay);
         v_rec.push(v.shallow_clone());
     }
     Ok(Tensor::f_stack(&v_rec, 1)?)
@@ -88,8 +91,9 @@ pub fn readout_layer(hidden_spikes: &Tensor, w2: &Tensor, cfg: &Config) -> Resul
 /// spikes `(batch, steps, hidden)`: the notebook's `snn`, which returns
 /// both. State shapes follow the batch actually given.
 pub fn forward(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<(Tensor, Tensor)> {
-    let hidden = hidden_layer(input_spikes, &w.w1, cfg)?;
-    Ok((readout_layer(&hidden.spikes, &w.w2, cfg)?, hidden.spikes))
+    let hidden = hidden_layer(input_spikes, w, cfg)?;
+    let (_, decay) = layer_decays(cfg, w.tau.as_ref())?;
+    Ok((readout_layer(&hidden.spikes, &w.w2, &decay)?, hidden.spikes))
 }
 
 /// The readout membrane potential alone.
@@ -118,13 +122,25 @@ pub fn loss_and_gradients(
     if let Some(regulariser) = RateRegulariser::new(cfg) {
         loss = loss.f_add(&regulariser.penalty(&s_rec)?)?;
     }
-    let grads = Tensor::f_run_backward(&[&loss], &[&w.w1, &w.w2], false, false)?;
-    let [w1, w2]: [Tensor; 2] = grads
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("autograd returned the wrong number of gradients"))?;
+    let trained: Vec<&Tensor> = w.trained().into_iter().map(|(_, t)| t).collect();
+    let mut grads = Tensor::f_run_backward(&[&loss], &trained, false, false)?.into_iter();
+    let mut next = || {
+        grads
+            .next()
+            .ok_or_else(|| anyhow::anyhow!("autograd returned too few gradients"))
+    };
+    let (w1, w2) = (next()?, next()?);
+    let tau = match w.tau.as_ref().filter(|t| t.hidden.requires_grad()) {
+        None => None,
+        Some(_) => Some(TimeConstants {
+            hidden: next()?,
+            output: next()?,
+        }),
+    };
     Ok(Gradients {
         loss: loss.f_double_value(&[])?,
         w1,
         w2,
+        tau,
     })
 }

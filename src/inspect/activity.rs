@@ -64,7 +64,7 @@ pub fn hidden_activity(
         .f_index_select(0, &index)?
         .f_to_kind(Kind::Float)?;
     let _no_grad = tch::no_grad_guard();
-    let trace = hidden_layer(&input, &w.w1.f_detach()?.f_to_device(Device::Cpu)?, cfg)?;
+    let trace = hidden_layer(&input, &w.detached_copy(Device::Cpu)?, cfg)?;
     let spikes = per_sample(&trace.spikes)?;
     let membrane = per_sample(&trace.membrane)?;
     let samples = chosen

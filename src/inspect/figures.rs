@@ -14,9 +14,10 @@ use crate::labels::class_ipd_deg;
 use crate::labels::Score;
 use crate::output::create_dir;
 use crate::plots::{
-    ablation_figure, activity_figure, comparison_figure, rates_figure, tuning_grid,
-    weight_heatmaps, AblationFigure, ActivityFigure, ActivityPanel, ClassSeries, ComparisonFigure,
-    RatesFigure, TuningGrid, TuningPanel, WeightHeatmaps, WeightPanel,
+    ablation_figure, activity_figure, comparison_figure, histogram_figure, rates_figure,
+    tuning_grid, weight_heatmaps, AblationFigure, ActivityFigure, ActivityPanel, ClassSeries,
+    ComparisonFigure, HistogramFigure, HistogramPanel, RatesFigure, TuningGrid, TuningPanel,
+    WeightHeatmaps, WeightPanel,
 };
 
 pub const HIDDEN_TUNING_FIGURE: &str = "hidden_tuning";
@@ -28,6 +29,8 @@ pub const WEIGHTS_W2_FIGURE: &str = "weights_w2";
 pub const WEIGHTS_INPUT_CLASS_FIGURE: &str = "weights_input_class";
 pub const ABLATION_FIGURE: &str = "ablation";
 pub const IDEAL_FIGURE: &str = "ideal_vs_network";
+/// Drawn only where each unit has its own τ.
+pub const TIME_CONSTANTS_FIGURE: &str = "time_constants";
 
 /// Draws every figure into `dir` (created if needed) and returns the files.
 pub fn write_figures(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<PathBuf>> {
@@ -49,6 +52,9 @@ pub fn write_figures(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<P
     files.extend(weights(&ins.weights, &ins.hidden, dir)?);
     files.extend(ablation(cfg, ins, &stem(ABLATION_FIGURE))?);
     files.extend(comparison(cfg, ins, &stem(IDEAL_FIGURE))?);
+    if let Some(tau) = &ins.weights.tau_ms {
+        files.extend(time_constants(cfg, tau, &stem(TIME_CONSTANTS_FIGURE))?);
+    }
     Ok(files)
 }
 
@@ -296,6 +302,31 @@ fn transpose(rows: &[Vec<f32>]) -> Vec<Vec<f32>> {
     (0..cols)
         .map(|c| rows.iter().map(|row| row[c]).collect())
         .collect()
+}
+
+/// The distribution of each layer's time constants, against the layer's τ
+/// they started from (all of them, or as the gamma draws' mean).
+fn time_constants(cfg: &Config, tau: &[Vec<f32>; 2], stem: &Path) -> Result<Vec<PathBuf>> {
+    let values = tau
+        .each_ref()
+        .map(|t| t.iter().map(|&x| f64::from(x)).collect::<Vec<_>>());
+    let net = &cfg.network;
+    let start = format!("initial τ ({})", net.tau_init);
+    let panel = |title, values, tau| HistogramPanel {
+        title,
+        x_label: "Membrane time constant τ (ms)",
+        values,
+        reference: (tau, start.as_str()),
+    };
+    histogram_figure(
+        &HistogramFigure {
+            panels: &[
+                panel("Hidden units", &values[0], net.tau_hidden_ms),
+                panel("Readout units", &values[1], net.tau_output_ms),
+            ],
+        },
+        stem,
+    )
 }
 
 fn ablation(cfg: &Config, ins: &Inspection, stem: &Path) -> Result<Vec<PathBuf>> {

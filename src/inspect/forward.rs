@@ -11,7 +11,8 @@ use crate::config::Config;
 use crate::engine::reference::{hidden_layer, readout_layer};
 use crate::labels::labelled_ipds;
 use crate::model::readout::scores;
-use crate::model::{batch_and_steps, ReadoutParams, Weights};
+use crate::model::time_constants::layer_decays;
+use crate::model::{batch_and_steps, Decay, ReadoutParams, Weights};
 use crate::stimulus::Dataset;
 
 /// Hidden spikes widened to float32 at once by a readout pass over a
@@ -27,6 +28,8 @@ pub struct Recording {
     pub true_class: Vec<usize>,
     /// `(n, steps, hidden)` uint8 hidden spikes, on the CPU.
     pub hidden_spikes: Tensor,
+    /// How the recorded network's readout decays.
+    pub output_decay: Decay,
 }
 
 impl Recording {
@@ -57,13 +60,14 @@ pub fn record(cfg: &Config, w: &Weights, data: &Dataset) -> Result<Recording> {
     for start in (0..n).step_by(batch_size) {
         let len = (n - start).min(batch_size as i64);
         let batch = spikes.f_narrow(0, start, len)?.f_to_kind(Kind::Float)?;
-        let trace = hidden_layer(&batch, &w.w1, cfg)?;
+        let trace = hidden_layer(&batch, &w, cfg)?;
         hidden.push(trace.spikes.f_to_kind(Kind::Uint8)?);
     }
     Ok(Recording {
         ipd,
         true_class,
         hidden_spikes: Tensor::f_cat(&hidden, 0)?,
+        output_decay: layer_decays(cfg, w.tau.as_ref())?.1,
     })
 }
 
@@ -83,7 +87,10 @@ pub fn recorded_scores(cfg: &Config, rec: &Recording, w2: &Tensor) -> Result<Ten
             .hidden_spikes
             .f_narrow(0, start, len)?
             .f_to_kind(Kind::Float)?;
-        all.push(scores(&readout_layer(&spikes, &w2, cfg)?, &readout)?);
+        all.push(scores(
+            &readout_layer(&spikes, &w2, &rec.output_decay)?,
+            &readout,
+        )?);
     }
     Ok(Tensor::f_cat(&all, 0)?)
 }

@@ -25,6 +25,8 @@ pub const ABLATION_CUMULATIVE_CSV: &str = "ablation_cumulative.csv";
 pub const IDEAL_SUMMARY_CSV: &str = "ideal_summary.csv";
 pub const IDEAL_CLASSES_CSV: &str = "ideal_classes.csv";
 pub const IDEAL_SAMPLES_CSV: &str = "ideal_samples.csv";
+/// Written beside the others only where each unit has its own τ.
+pub const TIME_CONSTANTS_CSV: &str = "time_constants.csv";
 
 /// Every file `write_csvs` writes, in its order.
 pub const CSV_FILES: [&str; 12] = [
@@ -41,6 +43,17 @@ pub const CSV_FILES: [&str; 12] = [
     IDEAL_CLASSES_CSV,
     IDEAL_SAMPLES_CSV,
 ];
+
+/// `time_constants.csv`: one unit's membrane time constant, beside the IPD
+/// it stands for (a hidden unit's preferred IPD, empty where it is silent;
+/// a readout unit's class midpoint).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TimeConstantRow {
+    pub layer: &'static str,
+    pub unit: usize,
+    pub ipd_deg: Option<f64>,
+    pub tau_ms: f32,
+}
 
 /// `hidden_tuning.csv`: one hidden unit's rate on one true class.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -206,6 +219,25 @@ pub fn hidden_unit_rows(tuning: &HiddenTuning) -> Vec<HiddenUnitRow> {
     rows.collect()
 }
 
+pub fn time_constant_rows(
+    cfg: &Config,
+    tuning: &HiddenTuning,
+    [hidden, output]: &[Vec<f32>; 2],
+) -> Vec<TimeConstantRow> {
+    let row = |layer, unit, ipd_deg, &tau_ms: &f32| TimeConstantRow {
+        layer,
+        unit,
+        ipd_deg,
+        tau_ms,
+    };
+    let units = tuning.units.iter().zip(hidden).enumerate();
+    let hidden = units.map(|(j, (u, tau))| row("hidden", j, u.preferred.map(|p| p.ipd_deg), tau));
+    let classes = output.iter().enumerate();
+    let n = cfg.data.num_classes;
+    let output = classes.map(|(k, tau)| row("output", k, Some(class_ipd_deg(k, n)), tau));
+    hidden.chain(output).collect()
+}
+
 pub fn output_tuning_rows(cfg: &Config, tuning: &OutputTuning) -> Vec<OutputTuningRow> {
     let mid = |c| class_ipd_deg(c, cfg.data.num_classes);
     let mut rows = Vec::new();
@@ -346,7 +378,8 @@ pub fn cumulative_rows(ablation: &Ablation) -> Vec<CumulativeRow> {
 }
 
 /// Writes every CSV of an inspection into `dir` (created if needed) and
-/// returns their paths.
+/// returns their paths: `CSV_FILES`, and `TIME_CONSTANTS_CSV` where each
+/// unit has its own τ.
 pub fn write_csvs(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<PathBuf>> {
     let (hidden, maps, ablation) = (&ins.hidden, &ins.weights, &ins.ablation);
     create_dir(dir)?;
@@ -372,7 +405,15 @@ pub fn write_csvs(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<Path
         &path(IDEAL_SAMPLES_CSV),
         sample_rows(&ins.recording, &ins.predicted, &ins.ideal),
     )?;
-    Ok(CSV_FILES.iter().map(|name| path(name)).collect())
+    let mut files: Vec<PathBuf> = CSV_FILES.iter().map(|name| path(name)).collect();
+    if let Some(tau) = &maps.tau_ms {
+        files.push(path(TIME_CONSTANTS_CSV));
+        write_csv_rows(
+            &files[files.len() - 1],
+            time_constant_rows(cfg, hidden, tau),
+        )?;
+    }
+    Ok(files)
 }
 
 /// `ranks[unit]`: the position of each unit in `order`.

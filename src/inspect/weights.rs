@@ -1,11 +1,12 @@
 //! The weights seen through the stimulus and the tuning: W1 per ear with
-//! fibres by phase delay, W2, and their product W1·W2.
+//! fibres by phase delay, W2, and their product W1·W2; and the time
+//! constants where each unit has its own.
 
 use anyhow::{ensure, Result};
 use tch::{Device, Tensor};
 
 use crate::config::Config;
-use crate::host::rows;
+use crate::host::{rows, to_vec};
 use crate::labels::degrees;
 use crate::model::Weights;
 use crate::stimulus::phase_delays;
@@ -34,6 +35,9 @@ pub struct WeightMaps {
     pub input_class_left: Vec<Vec<f32>>,
     /// `[fibre][class]` W1·W2 from the right ear.
     pub input_class_right: Vec<Vec<f32>>,
+    /// Each unit's membrane time constant, ms, hidden units by index and
+    /// readout units by class, where the network has its own per unit.
+    pub tau_ms: Option<[Vec<f32>; 2]>,
 }
 
 /// The maps with hidden units in `unit_order` (for example
@@ -67,5 +71,9 @@ pub fn weight_maps(cfg: &Config, w: &Weights, unit_order: &[usize]) -> Result<We
         w2: rows::<f32>(&w2)?,
         input_class_left: ear(&product, 0)?,
         input_class_right: ear(&product, 1)?,
+        tau_ms: match &w.tau {
+            Some(tau) => Some([to_vec(&tau.hidden)?, to_vec(&tau.output)?]),
+            None => None,
+        },
     })
 }

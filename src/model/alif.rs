@@ -21,6 +21,7 @@
 use tch::Tensor;
 
 use super::lif::{decay, LifParams, LifScalars};
+use super::time_constants::Decay;
 use crate::config::{Config, Reset};
 
 /// The adaptation of the hidden units.
@@ -52,12 +53,18 @@ pub struct AlifState {
 
 /// One step on tensors: `(v, s, a) -> (v', s', a')`. Gradients flow
 /// through the reset and the adaptation, as through the LIF's reset.
-pub fn alif_step(state: &AlifState, h_t: &Tensor, p: &LifParams, adapt: &Adaptation) -> AlifState {
+pub fn alif_step(
+    state: &AlifState,
+    h_t: &Tensor,
+    p: &LifParams,
+    decay: &Decay,
+    adapt: &Adaptation,
+) -> AlifState {
     let AlifState { v, s, a } = state;
     let threshold = a * adapt.strength + p.threshold;
     let v_next = match p.reset {
-        Reset::Multiplicative => (v * p.alpha + h_t) * (1.0 - s),
-        Reset::Subtractive => v * p.alpha + h_t - s * &threshold,
+        Reset::Multiplicative => (decay.apply(v) + h_t) * (1.0 - s),
+        Reset::Subtractive => decay.apply(v) + h_t - s * &threshold,
     };
     AlifState {
         v: v_next,
@@ -91,6 +98,15 @@ impl AlifScalars {
             lif: LifScalars::from(p),
             strength: adapt.strength as f32,
             rho: adapt.rho as f32,
+        }
+    }
+
+    /// The same unit with its own decay (`time_constants`).
+    #[inline(always)]
+    pub fn with_alpha(self, alpha: f32) -> Self {
+        AlifScalars {
+            lif: self.lif.with_alpha(alpha),
+            ..self
         }
     }
 

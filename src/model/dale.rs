@@ -14,6 +14,7 @@ use rand_xoshiro::Xoshiro256PlusPlus;
 use tch::{Kind, Tensor};
 
 use super::readout::Gradients;
+use super::time_constants::TimeConstants;
 use super::weights::Weights;
 use crate::config::Config;
 use crate::seed::splitmix64;
@@ -61,6 +62,10 @@ impl DaleSigns {
         Ok(Weights {
             w1: signed(&raw.w1, &self.input)?,
             w2: signed(&raw.w2, &self.hidden)?,
+            tau: raw.tau.as_ref().map(|t| TimeConstants {
+                hidden: t.hidden.shallow_clone(),
+                output: t.output.shallow_clone(),
+            }),
         })
     }
 
@@ -75,6 +80,7 @@ impl DaleSigns {
             loss: effective.loss,
             w1: chain(&effective.w1, &raw.w1, &self.input)?,
             w2: chain(&effective.w2, &raw.w2, &self.hidden)?,
+            tau: effective.tau,
         })
     }
 

@@ -7,6 +7,7 @@
 use tch::Tensor;
 
 use super::surrogate::Surrogate;
+use super::time_constants::Decay;
 use crate::config::{Config, Reset};
 
 /// Membrane decay per time step, `exp(-dt/tau)`.
@@ -40,12 +41,19 @@ impl LifParams {
     }
 }
 
-/// One step of the layer on tensors `(batch, hidden)`: `(v, s) -> (v', s')`.
+/// One step of the layer on tensors `(batch, hidden)`: `(v, s) -> (v', s')`,
+/// the potential decaying by `decay` (`p.alpha`, or each unit's own).
 /// Gradients flow through the reset, as in the notebook.
-pub fn lif_step(v: &Tensor, s: &Tensor, h_t: &Tensor, p: &LifParams) -> (Tensor, Tensor) {
+pub fn lif_step(
+    v: &Tensor,
+    s: &Tensor,
+    h_t: &Tensor,
+    p: &LifParams,
+    decay: &Decay,
+) -> (Tensor, Tensor) {
     let new_v = match p.reset {
-        Reset::Multiplicative => (v * p.alpha + h_t) * (1.0 - s),
-        Reset::Subtractive => v * p.alpha + h_t - s * p.threshold,
+        Reset::Multiplicative => (decay.apply(v) + h_t) * (1.0 - s),
+        Reset::Subtractive => decay.apply(v) + h_t - s * p.threshold,
     };
     let new_s = p.surrogate.spike(&(v - p.threshold));
     (new_v, new_s)
@@ -70,6 +78,12 @@ impl From<&LifParams> for LifScalars {
 }
 
 impl LifScalars {
+    /// The same neuron with its own decay (`time_constants`).
+    #[inline(always)]
+    pub fn with_alpha(self, alpha: f32) -> Self {
+        LifScalars { alpha, ..self }
+    }
+
     /// `lif_step` for one neuron.
     #[inline]
     pub fn step(&self, v: f32, s: f32, h_t: f32) -> (f32, f32) {

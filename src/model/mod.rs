@@ -1,7 +1,8 @@
 //! The network's facts, shared by both engines: the LIF hidden layer
 //! (`lif`) and its adaptive form (`alif`), the spike function's surrogate gradient (`surrogate`), the
 //! leaky readout and the loss (`readout`), the firing-rate regulariser
-//! (`regulariser`), Dale's law (`dale`) and the weights (`weights`).
+//! (`regulariser`), Dale's law (`dale`), per-unit time constants
+//! (`time_constants`) and the trained parameters (`weights`).
 
 pub mod alif;
 pub mod dale;
@@ -9,6 +10,7 @@ pub mod lif;
 pub mod readout;
 pub mod regulariser;
 pub mod surrogate;
+pub mod time_constants;
 pub mod weights;
 
 pub use alif::Adaptation;
@@ -17,4 +19,5 @@ pub use lif::LifParams;
 pub use readout::{Gradients, ReadoutParams};
 pub use regulariser::RateRegulariser;
 pub use surrogate::Surrogate;
+pub use time_constants::{Decay, TimeConstants};
 pub use weights::{batch_and_steps, init_weight_matrices, Weights};

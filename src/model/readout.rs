@@ -7,6 +7,7 @@ use anyhow::{bail, Result};
 use tch::{Kind, Reduction, Tensor};
 
 use super::lif::decay;
+use super::time_constants::{Decay, TimeConstants};
 use crate::config::{Config, Readout};
 use crate::portable;
 
@@ -32,9 +33,9 @@ impl ReadoutParams {
 }
 
 /// One step on tensors `(batch, classes)`: integrates without spiking or
-/// reset.
-pub fn readout_step(v: &Tensor, h_t: &Tensor, p: &ReadoutParams) -> Tensor {
-    v * p.alpha + h_t
+/// reset, decaying by `decay` (`ReadoutParams::alpha`, or each unit's own).
+pub fn readout_step(v: &Tensor, h_t: &Tensor, decay: &Decay) -> Tensor {
+    decay.apply(v) + h_t
 }
 
 /// The readout's decay in float32, for the fused engine's loops.
@@ -52,6 +53,12 @@ impl From<&ReadoutParams> for ReadoutScalars {
 }
 
 impl ReadoutScalars {
+    /// The same unit with its own decay (`time_constants`).
+    #[inline(always)]
+    pub fn with_alpha(self, alpha: f32) -> Self {
+        ReadoutScalars { alpha }
+    }
+
     /// `readout_step` for one unit: `u' = α·u + h2`.
     #[inline]
     pub fn step(&self, u: f32, h2: f32) -> f32 {
@@ -158,11 +165,21 @@ pub fn cross_entropy(scores: &[f32], labels: &[i64], scale: f64) -> Result<(f64,
     Ok((total / batch as f64, grad))
 }
 
-/// Loss of one batch and the gradients of W1 and W2.
+/// Loss of one batch and the gradients of the trained parameters.
 pub struct Gradients {
     pub loss: f64,
     pub w1: Tensor,
     pub w2: Tensor,
+    /// Of each unit's time constant, where they are learned.
+    pub tau: Option<TimeConstants>,
+}
+
+impl Gradients {
+    /// The gradients in `Weights::trained`'s order.
+    pub fn into_trained(self) -> Vec<Tensor> {
+        let taus = self.tau.into_iter().flat_map(|t| [t.hidden, t.output]);
+        [self.w1, self.w2].into_iter().chain(taus).collect()
+    }
 }
 
 #[cfg(test)]

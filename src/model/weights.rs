@@ -1,34 +1,113 @@
-//! The two trainable weight matrices: W1 from the input fibres to the hidden
-//! LIF layer, W2 from the hidden spikes to the readout.
+//! The trained parameters: W1 from the input fibres to the hidden LIF
+//! layer, W2 from the hidden spikes to the readout, and, where the config
+//! gives each unit its own, the units' time constants.
 
 use anyhow::{ensure, Result};
 use tch::{Device, Kind, Tensor};
 
+use super::time_constants::{self, TimeConstants};
 use crate::config::Config;
 use crate::host;
 use crate::portable::Arithmetic;
 
-/// The two trainable weight matrices.
+/// The network's parameters.
 pub struct Weights {
     /// `(input_size, num_hidden)`.
     pub w1: Tensor,
     /// `(num_hidden, num_classes)`.
     pub w2: Tensor,
+    /// Each unit's time constant, where the config gives each its own
+    /// (`time_constants::per_unit`).
+    pub tau: Option<TimeConstants>,
 }
 
+/// The names the parameters are saved under, in `Weights::named`'s order.
+pub const NAMES: [&str; 4] = ["W1", "W2", "tau_hidden_ms", "tau_output_ms"];
+
 impl Weights {
+    /// Every parameter by the name it is saved under, in a fixed order.
+    pub fn named(&self) -> Vec<(&'static str, &Tensor)> {
+        let taus = self.tau.iter().flat_map(|t| t.both());
+        NAMES
+            .into_iter()
+            .zip([&self.w1, &self.w2].into_iter().chain(taus))
+            .collect()
+    }
+
+    /// The parameters the optimiser steps (those autograd tracks), by name,
+    /// in `named`'s order.
+    pub fn trained(&self) -> Vec<(&'static str, &Tensor)> {
+        let mut named = self.named();
+        named.retain(|(_, t)| t.requires_grad());
+        named
+    }
+
+    /// `trained`, for stepping in place.
+    pub fn trained_mut(&mut self) -> Vec<&mut Tensor> {
+        let taus = self
+            .tau
+            .iter_mut()
+            .flat_map(|t| [&mut t.hidden, &mut t.output]);
+        let mut all: Vec<&mut Tensor> = [&mut self.w1, &mut self.w2]
+            .into_iter()
+            .chain(taus)
+            .collect();
+        all.retain(|t| t.requires_grad());
+        all
+    }
+
+    /// The parameters from tensors found by name (`find`), for `cfg`: the
+    /// time constants where it gives each unit its own. Checked like
+    /// `check_shapes`.
+    pub fn from_named(
+        cfg: &Config,
+        mut find: impl FnMut(&str) -> Result<Tensor>,
+    ) -> Result<Weights> {
+        let tau = match time_constants::per_unit(cfg) {
+            false => None,
+            true => Some(TimeConstants {
+                hidden: find(NAMES[2])?,
+                output: find(NAMES[3])?,
+            }),
+        };
+        let w = Weights {
+            w1: find(NAMES[0])?,
+            w2: find(NAMES[1])?,
+            tau,
+        };
+        w.check_shapes(cfg)?;
+        Ok(w)
+    }
+
     /// A copy detached from any graph, on `device`.
     pub fn detached_copy(&self, device: Device) -> Result<Weights> {
+        let copy = |t: &Tensor| -> Result<Tensor> { Ok(t.f_detach()?.f_to_device(device)?.copy()) };
         Ok(Weights {
-            w1: self.w1.f_detach()?.f_to_device(device)?.copy(),
-            w2: self.w2.f_detach()?.f_to_device(device)?.copy(),
+            w1: copy(&self.w1)?,
+            w2: copy(&self.w2)?,
+            tau: match &self.tau {
+                None => None,
+                Some(t) => Some(TimeConstants {
+                    hidden: copy(&t.hidden)?,
+                    output: copy(&t.output)?,
+                }),
+            },
         })
     }
 
-    /// Whether every weight is a finite number, and if not, which matrix
+    /// The same parameters tracked by autograd where `cfg` trains them.
+    pub fn trained_by(self, cfg: &Config) -> Weights {
+        Weights {
+            w1: self.w1.set_requires_grad(true),
+            w2: self.w2.set_requires_grad(true),
+            tau: self.tau.map(|t| t.trained_if(cfg)),
+        }
+    }
+
+    /// Whether every parameter is a finite number, and if not, which one
     /// holds the first that is not.
     pub fn first_not_finite(&self) -> Result<Option<&'static str>> {
-        for (name, t) in [("W1", &self.w1), ("W2", &self.w2)] {
+        for (name, t) in self.named() {
             if t.f_isfinite()?.f_all()?.f_int64_value(&[])? == 0 {
                 return Ok(Some(name));
             }
@@ -58,7 +137,16 @@ impl Weights {
             self.w1.kind(),
             self.w2.kind()
         );
-        Ok(())
+        match (&self.tau, time_constants::per_unit(cfg)) {
+            (Some(tau), true) => tau.check(cfg),
+            (None, false) => Ok(()),
+            (Some(_), false) => anyhow::bail!(
+                "the weights hold per-unit time constants but the config gives every unit its layer's; set `tau-init` or `learn-tau` as the run did"
+            ),
+            (None, true) => anyhow::bail!(
+                "the config gives each unit its own time constant (`tau-init`, `learn-tau`) but the weights hold none"
+            ),
+        }
     }
 }
 
@@ -72,7 +160,8 @@ pub fn torch_fan_in(shape: &[i64]) -> i64 {
 }
 
 /// W1 and W2 drawn uniform in ±1/sqrt(fan_in), W1 first, from libtorch's
-/// default generator: the notebook's `init_weight_matrices`. Both forms draw
+/// default generator: the notebook's `init_weight_matrices`; per-unit time
+/// constants, where the config has them, come from a stream of their own. Both forms draw
 /// the same 32-bit words from the generator, one per weight, so what comes
 /// after (the batch orders) is the same. `Libtorch` leaves the arithmetic to
 /// `uniform_`, whose result depends on ATen's vector level (its AVX2 and
@@ -111,6 +200,7 @@ pub fn init_weight_matrices(
     Ok(Weights {
         w1: init(cfg.input_size(), cfg.network.num_hidden)?,
         w2: init(cfg.network.num_hidden, cfg.data.num_classes)?,
+        tau: TimeConstants::initial(cfg, device)?,
     })
 }
 

@@ -2,8 +2,8 @@
 //! the training loss, the train/test analysis (IPD histogram and confusion
 //! matrix), the parameter sweeps with error bars and the heatmaps of grid
 //! sweeps; and the figures of `inspect`: tuning curves, hidden activity,
-//! firing rates, weight heatmaps, ablation and the comparison with the
-//! ideal observer.
+//! firing rates, weight heatmaps, ablation, the time constants' distribution
+//! and the comparison with the ideal observer.
 //!
 //! Every figure is drawn once per backend from the same code, so the PNG and
 //! the SVG always agree.
@@ -13,6 +13,7 @@ mod activity;
 mod analysis;
 mod comparison;
 mod grid;
+mod histogram;
 mod loss;
 mod raster;
 mod rates;
@@ -41,6 +42,7 @@ pub use activity::{activity_figure, ActivityFigure, ActivityPanel};
 pub use analysis::{analysis_figure, AnalysisFigure};
 pub use comparison::{comparison_figure, ClassSeries, ComparisonFigure};
 pub use grid::{heatmap_figure, Heatmap};
+pub use histogram::{histogram_figure, HistogramFigure, HistogramPanel};
 pub use loss::loss_curve;
 pub use raster::{stimulus_raster, RasterPanel, MAX_RASTER_PANELS};
 pub use rates::{rates_figure, RatesFigure};

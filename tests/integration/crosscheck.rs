@@ -227,6 +227,7 @@ fn reference_weights(r: &Reference) -> Weights {
     Weights {
         w1: r.tensor("w1_init").copy().set_requires_grad(true),
         w2: r.tensor("w2_init").copy().set_requires_grad(true),
+        tau: None,
     }
 }
 

@@ -3,7 +3,7 @@
 //! autograd graph, for the notebook's config and for every value of every
 //! model option.
 
-use snnloc::config::{Config, EngineChoice, Readout, Reset, SurrogateShape};
+use snnloc::config::{Config, EngineChoice, Readout, Reset, SurrogateShape, Switch, TauInit};
 use snnloc::engine::{fused, reference, Engine};
 use snnloc::spikes::Spikes;
 use tch::{Device, Kind};
@@ -112,6 +112,23 @@ fn assert_engines_agree(cfg: &Config, what: &str, tolerance: f64) {
             r.w1.abs().max().double_value(&[]) > 0.0,
             "{what}: W1 gradient vanished"
         );
+        assert_eq!(r.tau.is_some(), f.tau.is_some(), "{what}: τ gradients");
+        if let (Some(rt), Some(ft)) = (&r.tau, &f.tau) {
+            for (layer, (r, f)) in ["hidden", "readout"]
+                .iter()
+                .zip(rt.both().iter().zip(ft.both()))
+            {
+                let d = max_relative_difference(f, r);
+                assert!(
+                    d < tolerance,
+                    "{what} seed {seed}: {layer} τ gradient differs by {d:e}"
+                );
+                assert!(
+                    r.abs().max().double_value(&[]) > 0.0,
+                    "{what}: {layer} τ gradient vanished"
+                );
+            }
+        }
         let scores = Engine::Fused
             .class_scores(&Spikes::from(&spikes), &w, cfg)
             .unwrap();
@@ -180,4 +197,22 @@ fn adaptation_moves_spikes_the_same_way_in_both_engines() {
         adaptive.equal(&fused_out),
         "the engines' adaptive outputs differ"
     );
+}
+
+#[test]
+fn fused_time_constant_gradients_match_autograd() {
+    for reset in [Reset::Multiplicative, Reset::Subtractive] {
+        for readout in [Readout::Sum, Readout::Max] {
+            for adapt in [0.0, 0.3] {
+                let mut cfg = firing_config();
+                cfg.network.reset = reset;
+                cfg.network.readout = readout;
+                cfg.network.adapt_strength = adapt;
+                cfg.network.tau_init = TauInit::Gamma;
+                cfg.network.learn_tau = Switch::On;
+                let what = format!("learned τ, {reset} {readout} adaptation {adapt}");
+                assert_engines_agree(&cfg, &what, 1e-4);
+            }
+        }
+    }
 }

@@ -107,6 +107,7 @@ fn hand_built() -> (Config, Weights, Dataset) {
     let w = Weights {
         w1: Tensor::from_slice(&w1).view([8, 3]),
         w2: Tensor::from_slice(&w2).view([3, 4]),
+        tau: None,
     };
     let data = Dataset {
         ipd: Tensor::from_slice(&ipd),
@@ -359,6 +360,7 @@ fn train_inspects_and_the_inspect_command_repeats_it() {
     for file in CSV_FILES.iter().map(|f| f.to_string()).chain(images) {
         assert!(inspected.join(&file).is_file(), "{file} missing");
     }
+    assert!(!inspected.join(TIME_CONSTANTS_CSV).exists());
 
     // On the run's own test set, the command gives the same tables (the
     // ideal summary aside, which holds seconds). The thread count must be
@@ -385,5 +387,34 @@ fn train_inspects_and_the_inspect_command_repeats_it() {
     )
     .unwrap();
     assert_one_line_error(&["inspect", o], "no weights.safetensors");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn learned_time_constants_are_tabled_and_drawn() {
+    let dir = scratch_dir("inspect-tau");
+    let d = dir.to_str().unwrap();
+    let tau = ["--tau-ms", "2", "--tau-init", "gamma", "--learn-tau", "on"];
+    let train = ["train", "--out", d, "--inspect", "--no-plots", "-q"];
+    stdout_of(&[&train[..], &tau, &TINY_NET].concat());
+    let inspected = dir.join("inspect");
+    for ext in ["png", "svg"] {
+        let file = format!("{TIME_CONSTANTS_FIGURE}.{ext}");
+        assert!(inspected.join(&file).is_file(), "{file} missing");
+    }
+    let (header, rows) = read_csv(&inspected.join(TIME_CONSTANTS_CSV));
+    assert_eq!(header, ["layer", "unit", "ipd_deg", "tau_ms"]);
+    // TINY_NET's 5 hidden units and the default 12 classes.
+    let layer = |name: &str| -> Vec<f64> {
+        let rows = rows.iter().filter(|r| &r[0] == name);
+        rows.map(|r| r[3].parse().unwrap()).collect()
+    };
+    let (hidden, output) = (layer("hidden"), layer("output"));
+    assert_eq!((hidden.len(), output.len()), (5, 12));
+    // Drawn from a gamma distribution: spread, and positive.
+    for taus in [&hidden, &output] {
+        assert!(taus.iter().all(|&t| t > 0.0), "{taus:?}");
+        assert!(taus.iter().any(|&t| t != taus[0]), "{taus:?}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

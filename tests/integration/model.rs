@@ -1,11 +1,11 @@
 //! The notebook's building blocks, checked against their definitions.
 
-use snnloc::config::{Config, Readout, Reset};
+use snnloc::config::{Config, Reset};
 use snnloc::engine::{fused, reference};
 use snnloc::model::lif::{lif_step, LifParams};
-use snnloc::model::readout::{readout_step, ReadoutParams};
+use snnloc::model::readout::readout_step;
 use snnloc::model::weights::torch_fan_in;
-use snnloc::model::{init_weight_matrices, Surrogate};
+use snnloc::model::{init_weight_matrices, Decay, Surrogate};
 use snnloc::portable::Arithmetic;
 use snnloc::seed::seed_torch;
 use snnloc::spikes::Spikes;
@@ -31,7 +31,13 @@ fn lif_layer_follows_the_notebook_update_order_by_hand() {
     let mut s = v.zeros_like();
     let mut trace = vec![];
     for h in inputs {
-        (v, s) = lif_step(&v, &s, &Tensor::from_slice(&[h]).view([1, 1]), &lif);
+        (v, s) = lif_step(
+            &v,
+            &s,
+            &Tensor::from_slice(&[h]).view([1, 1]),
+            &lif,
+            &Decay::Shared(lif.alpha),
+        );
         trace.push((to_vec(&v)[0], to_vec(&s)[0]));
     }
     let want = [(0.8, 0.0), (1.3, 0.0), (0.95, 1.0), (0.0, 0.0)];
@@ -41,11 +47,7 @@ fn lif_layer_follows_the_notebook_update_order_by_hand() {
     let u = readout_step(
         &Tensor::from_slice(&[2.0f32]),
         &Tensor::from_slice(&[1.0f32]),
-        &ReadoutParams {
-            alpha: 0.5,
-            scale: 0.01,
-            kind: Readout::Sum,
-        },
+        &Decay::Shared(0.5),
     );
     assert_eq!(to_vec(&u), [2.0]);
 }

@@ -6,7 +6,7 @@ use snnloc::config::{Config, Readout, Reset};
 use snnloc::engine::{reference, Engine};
 use snnloc::model::lif::{lif_step, LifScalars};
 use snnloc::model::readout::{self, ReadoutParams};
-use snnloc::model::{DaleSigns, LifParams, RateRegulariser, Surrogate};
+use snnloc::model::{DaleSigns, Decay, LifParams, RateRegulariser, Surrogate};
 use snnloc::spikes::Spikes;
 use tch::{Device, Kind, Tensor};
 
@@ -31,7 +31,13 @@ fn subtractive_reset_by_hand() {
     let (mut vs, mut ss) = (0f32, 0f32);
     let want = [(0.8, 0.0), (1.3, 0.0), (0.95, 1.0), (-0.225, 0.0)];
     for (h, (wv, ws)) in [0.8f32, 0.9, 0.3, 0.3].into_iter().zip(want) {
-        (v, s) = lif_step(&v, &s, &Tensor::from_slice(&[h]).view([1, 1]), &lif);
+        (v, s) = lif_step(
+            &v,
+            &s,
+            &Tensor::from_slice(&[h]).view([1, 1]),
+            &lif,
+            &Decay::Shared(lif.alpha),
+        );
         (vs, ss) = scalars.step(vs, ss, h);
         assert!(
             (to_vec(&v)[0] - wv).abs() < 1e-6 && to_vec(&s)[0] == ws,
@@ -115,6 +121,7 @@ fn dale_signs_are_random_per_seed_and_kept_through_training() {
     let through_abs = snnloc::model::Weights {
         w1: w1.abs() * &signs.input,
         w2: w2.abs() * &signs.hidden,
+        tau: None,
     };
     let scores = reference::evaluate(&spikes, &through_abs, &cfg)
         .unwrap()
@@ -164,5 +171,36 @@ fn midpoint_errors_are_whole_class_widths_and_rates_are_recorded() {
             a.hidden_rates_hz.iter().any(|r| *r > 0.0),
             "some unit fires"
         );
+    }
+}
+
+#[test]
+fn a_learned_tau_moved_against_its_gradient_lowers_the_loss() {
+    // The readout's τ: given the hidden spikes the loss is smooth in it, so
+    // its gradient is exact (the hidden τ's passes the surrogate).
+    let mut cfg = firing_config();
+    cfg.network.tau_init = snnloc::config::TauInit::Gamma;
+    cfg.network.learn_tau = snnloc::config::Switch::On;
+    let (spikes, labels, w) = batch_and_weights(&cfg, 0);
+    let spikes = Spikes::from(&spikes);
+    for engine in [Engine::Reference, Engine::Fused] {
+        let g = engine
+            .loss_and_gradients(&spikes, &labels, &w, &cfg)
+            .unwrap();
+        let g = g.tau.unwrap().output;
+        assert!(g.abs().max().double_value(&[]) > 0.0);
+        // Steps of up to `ms` along the gradient.
+        let loss_at = |ms: f64| -> f64 {
+            let mut moved = w.detached_copy(Device::Cpu).unwrap();
+            let tau = &mut moved.tau.as_mut().unwrap().output;
+            let _ = tau.g_add_(&(&g / g.abs().max() * ms));
+            let moved = moved.trained_by(&cfg);
+            engine
+                .loss_and_gradients(&spikes, &labels, &moved, &cfg)
+                .unwrap()
+                .loss
+        };
+        let (down, here, up) = (loss_at(-0.01), loss_at(0.0), loss_at(0.01));
+        assert!(down < here && here < up, "{engine:?}: {down} {here} {up}");
     }
 }

@@ -11,9 +11,11 @@
 use crate::model::alif::AlifScalars;
 
 /// One sample's hidden layer through time: `v`, `s` and `a` are `(steps,
-/// hidden)`, their first row the initial state.
+/// hidden)`, their first row the initial state; unit j decays by
+/// `alphas[j]`.
 pub(super) fn forward_sample(
     alif: &AlifScalars,
+    alphas: &[f32],
     v: &mut [f32],
     s: &mut [f32],
     a: &mut [f32],
@@ -28,9 +30,10 @@ pub(super) fn forward_sample(
         let (v_now, v_next) = v[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
         let (s_now, s_next) = s[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
         let (a_now, a_next) = a[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
-        let h_now = &h[t * hidden..(t + 1) * hidden];
+        let (h_now, alphas) = (&h[t * hidden..(t + 1) * hidden], &alphas[..hidden]);
         for j in 0..hidden {
-            (v_next[j], s_next[j], a_next[j]) = alif.step(v_now[j], s_now[j], a_now[j], h_now[j]);
+            let unit = alif.with_alpha(alphas[j]);
+            (v_next[j], s_next[j], a_next[j]) = unit.step(v_now[j], s_now[j], a_now[j], h_now[j]);
         }
     }
 }
@@ -56,30 +59,38 @@ pub(super) struct Row<'a> {
 }
 
 /// One sample's `∂L/∂h`, `(steps, hidden)` in `gh`, swept back from its
-/// last step; `at(t)` is the forward pass's step t.
+/// last step; `at(t)` is the forward pass's step t, and unit j decays by
+/// `alphas[j]`. Where given, `grad_alpha` gets the sample's `∂L/∂α`,
+/// `Σ_t ∂L/∂v_{t+1}·keep·v_t`.
 pub(super) fn sample_back<'a>(
     alif: &AlifScalars,
+    alphas: &[f32],
     at: impl Fn(usize) -> Row<'a>,
     steps: usize,
     hidden: usize,
     gh: &mut [f32],
+    mut grad_alpha: Option<&mut [f32]>,
 ) {
     let (mut gv, mut ga) = (vec![0f32; hidden], vec![0f32; hidden]);
     let mut gs = at(steps - 1).above.to_vec();
     gh[(steps - 1) * hidden..].fill(0.0);
-    let (alpha, rho, strength) = (alif.lif.alpha, alif.rho, alif.strength);
+    let (rho, strength) = (alif.rho, alif.strength);
     for t in (0..steps - 1).rev() {
         let row = at(t);
         let gh = &mut gh[t * hidden..(t + 1) * hidden];
         for j in 0..hidden {
-            let p = alif.partials(row.v[j], row.s[j], row.a[j], row.h[j]);
+            let unit = alif.with_alpha(alphas[j]);
+            let p = unit.partials(row.v[j], row.s[j], row.a[j], row.h[j]);
+            if let Some(grad_alpha) = grad_alpha.as_deref_mut() {
+                grad_alpha[j] += gv[j] * p.keep * row.v[j];
+            }
             let through_spike = gs[j] * row.sg[j];
-            gh[j] = super::backward::flush_subnormal(gv[j] * p.keep);
-            let gv_now = gv[j] * p.keep * alpha + through_spike;
+            gh[j] = super::flush_subnormal(gv[j] * p.keep);
+            let gv_now = gv[j] * p.keep * unit.lif.alpha + through_spike;
             let ga_now = gv[j] * p.dv_da + ga[j] * rho - through_spike * strength;
             gs[j] = row.above[j] - gv[j] * p.lost + ga[j];
-            gv[j] = super::backward::flush_subnormal(gv_now);
-            ga[j] = super::backward::flush_subnormal(ga_now);
+            gv[j] = super::flush_subnormal(gv_now);
+            ga[j] = super::flush_subnormal(ga_now);
         }
     }
 }

@@ -19,7 +19,7 @@ use tch::Tensor;
 use super::adaptive;
 use super::products;
 use super::workers::Workers;
-use super::{Dims, Trace};
+use super::{flush_subnormal, Dims, Trace};
 use crate::config::Readout;
 use crate::host;
 use crate::model::alif::AlifScalars;
@@ -32,20 +32,27 @@ pub(super) struct FromReadout {
     /// `∂L/∂s_t` through the readout, `(batch, steps, hidden)`.
     pub(super) gs: Tensor,
     pub(super) grad_w2: Tensor,
+    /// `∂L/∂α` of each readout unit, where the decays are learned.
+    pub(super) grad_alpha: Option<Vec<f64>>,
 }
 
-/// The readout's backward pass from `dv = ∂L/∂u`, `(batch, steps, classes)`.
+/// The readout's backward pass from `dv = ∂L/∂u`, `(batch, steps, classes)`;
+/// with `learn_tau`, also `∂L/∂α` of each readout unit.
 pub(super) fn readout(
     trace: &Trace,
     dv: &[f32],
     w2: &Tensor,
     p: &ReadoutParams,
+    learn_tau: bool,
     workers: &Workers,
 ) -> Result<FromReadout> {
     let r = ReadoutScalars::from(p);
+    // The closed form of the summed readout holds for one decay shared by
+    // every readout unit.
+    let shared = trace.decays[1].tau.is_empty();
     match p.kind {
-        Readout::Sum => summed(trace, dv, w2, &r),
-        Readout::Max => through_time(trace, dv, w2, &r, workers),
+        Readout::Sum if shared => summed(trace, dv, w2, &r),
+        _ => through_time(trace, dv, w2, &r, learn_tau, workers),
     }
 }
 
@@ -103,16 +110,19 @@ fn summed(trace: &Trace, dv: &[f32], w2: &Tensor, r: &ReadoutScalars) -> Result<
     Ok(FromReadout {
         gs,
         grad_w2: Tensor::f_from_slice(&grad_w2)?.f_view([hidden as i64, classes as i64])?,
+        grad_alpha: None,
     })
 }
 
 /// Any readout: `G_t = ∂L/∂h2_t = ∂L/∂u_{t+1} + α·G_{t+1}` swept backward in
-/// time, then `∂L/∂s_t = G_t·W2ᵀ` and `∂L/∂W2 = Σ_t s_tᵀ·G_t`.
+/// time, then `∂L/∂s_t = G_t·W2ᵀ` and `∂L/∂W2 = Σ_t s_tᵀ·G_t`; with
+/// `learn_tau`, `∂L/∂α = Σ_t G_t·u_t` of each unit, as `u_{t+1} = α·u_t + h2_t`.
 fn through_time(
     trace: &Trace,
     dv: &[f32],
     w2: &Tensor,
     r: &ReadoutScalars,
+    learn_tau: bool,
     workers: &Workers,
 ) -> Result<FromReadout> {
     let Dims {
@@ -121,6 +131,7 @@ fn through_time(
         classes,
         ..
     } = trace.dims;
+    let alphas = &trace.decays[1].alpha;
     let mut g = host::empty::<f32>(&[batch, steps, classes])?;
     {
         let g = host::slice_mut::<f32>(&mut g)?;
@@ -128,28 +139,48 @@ fn through_time(
             let at = |t: usize, c: usize| (b * steps + t) * classes + c;
             g[at(steps - 1, 0)..at(steps, 0)].fill(0.0);
             for t in (0..steps - 1).rev() {
-                for c in 0..classes {
-                    g[at(t, c)] = r.back(dv[at(t + 1, c)], g[at(t + 1, c)]);
+                for (c, &alpha) in alphas.iter().enumerate() {
+                    g[at(t, c)] = r.with_alpha(alpha).back(dv[at(t + 1, c)], g[at(t + 1, c)]);
                 }
             }
         }
     }
+    let grad_alpha = match learn_tau {
+        false => None,
+        true => {
+            let (g, u) = (host::slice::<f32>(&g)?, host::slice::<f32>(&trace.v_rec)?);
+            let mut sums = vec![0f64; classes];
+            for (i, (g, u)) in g.iter().zip(u).enumerate() {
+                sums[i % classes] += f64::from(*g) * f64::from(*u);
+            }
+            Some(sums)
+        }
+    };
     Ok(FromReadout {
         gs: products::times(&g, products::Left::Any, &w2.f_tr()?, workers)?,
         grad_w2: products::summed_over_rows(&trace.s, &g, workers)?,
+        grad_alpha,
     })
 }
 
-/// `∂L/∂h_t` of the hidden layer's input currents, `(batch, steps, hidden)`,
-/// back through the LIF recurrence, or the adaptive one (`adaptive`).
+/// What the hidden layer's backward pass yields.
+pub(super) struct FromHidden {
+    /// `∂L/∂h_t` of the input currents, `(batch, steps, hidden)`.
+    pub(super) gh: Tensor,
+    /// `∂L/∂α` of each hidden unit, where the decays are learned.
+    pub(super) grad_alpha: Option<Vec<f64>>,
+}
+
+/// Back through the LIF recurrence, or the adaptive one (`adaptive`).
 pub(super) fn hidden(
     trace: &Trace,
     mut above: Tensor,
     regulariser: Option<&RateRegulariser>,
     lif: &LifParams,
     adaptation: Option<&Adaptation>,
+    learn_tau: bool,
     workers: &Workers,
-) -> Result<Tensor> {
+) -> Result<FromHidden> {
     let Dims {
         batch,
         steps,
@@ -182,11 +213,21 @@ pub(super) fn hidden(
     let surrogate = host::slice::<f32>(&surrogate)?;
     let mut gh = host::empty::<f32>(&shape)?;
     let per_sample = steps * hidden;
+    let alphas = &trace.decays[0].alpha;
+    // Each sample's Σ_t ∂L/∂v_{t+1}·∂v_{t+1}/∂α, where α is learned.
+    let mut grad_alpha = vec![0f32; if learn_tau { batch * hidden } else { 0 }];
+    let mut grad_alpha_rows = grad_alpha.chunks_mut(hidden.max(1));
     let samples = host::slice_mut::<f32>(&mut gh)?
         .chunks_mut(per_sample)
         .enumerate()
-        .map(|(b, gh)| (b * per_sample..(b + 1) * per_sample, gh));
-    workers.each_item(samples, |(sample, gh)| {
+        .map(|(b, gh)| {
+            (
+                b * per_sample..(b + 1) * per_sample,
+                gh,
+                grad_alpha_rows.next(),
+            )
+        });
+    workers.each_item(samples, |(sample, gh, grad_alpha)| {
         let (v, s, h) = (&v[sample.clone()], &s[sample.clone()], &h[sample.clone()]);
         let (sg, above) = (&surrogate[sample.clone()], &above[sample.clone()]);
         let rows = |t: usize| t * hidden..(t + 1) * hidden;
@@ -199,7 +240,7 @@ pub(super) fn hidden(
                     sg: &sg[rows(t)],
                     above: &above[rows(t)],
                 };
-                sample_back(&scalars, step, steps, hidden, gh);
+                sample_back(&scalars, alphas, step, steps, hidden, gh, grad_alpha);
             }
             Some((alif, a)) => {
                 let a = &a[sample];
@@ -211,11 +252,20 @@ pub(super) fn hidden(
                     sg: &sg[rows(t)],
                     above: &above[rows(t)],
                 };
-                adaptive::sample_back(alif, step, steps, hidden, gh);
+                adaptive::sample_back(alif, alphas, step, steps, hidden, gh, grad_alpha);
             }
         }
     });
-    Ok(gh)
+    let grad_alpha = learn_tau.then(|| {
+        let mut sums = vec![0f64; hidden];
+        for row in grad_alpha.chunks(hidden.max(1)) {
+            sums.iter_mut()
+                .zip(row)
+                .for_each(|(sum, g)| *sum += f64::from(*g));
+        }
+        sums
+    });
+    Ok(FromHidden { gh, grad_alpha })
 }
 
 /// σ'(v - θ) of every potential in `v`, as a tensor of `shape`.
@@ -238,13 +288,16 @@ fn surrogate_slopes(
 }
 
 /// One sample's `∂L/∂h`, `(steps, hidden)` in `gh`, swept back from its
-/// last step; `at(t)` is the forward pass's step t.
+/// last step; `at(t)` is the forward pass's step t, and unit j decays by
+/// `alphas[j]`. Where given, `grad_alpha` gets the sample's `∂L/∂α`.
 fn sample_back<'a>(
     lif: &LifScalars,
+    alphas: &[f32],
     at: impl Fn(usize) -> StepRow<'a>,
     steps: usize,
     hidden: usize,
     gh: &mut [f32],
+    grad_alpha: Option<&mut [f32]>,
 ) {
     // ∂L/∂v_{t+1} and ∂L/∂s_{t+1} of the step after the current one.
     let mut carried = Carried {
@@ -252,8 +305,17 @@ fn sample_back<'a>(
         gs: at(steps - 1).above.to_vec(),
     };
     gh[(steps - 1) * hidden..].fill(0.0);
-    for t in (0..steps - 1).rev() {
-        carried.step_back(lif, &at(t), &mut gh[t * hidden..(t + 1) * hidden]);
+    let rows = (0..steps - 1).rev();
+    match grad_alpha {
+        // Two loops, so that the common one computes nothing for α.
+        None => rows.for_each(|t| {
+            let gh = &mut gh[t * hidden..(t + 1) * hidden];
+            carried.step_back::<false>(lif, alphas, &at(t), gh, &mut []);
+        }),
+        Some(grad_alpha) => rows.for_each(|t| {
+            let gh = &mut gh[t * hidden..(t + 1) * hidden];
+            carried.step_back::<true>(lif, alphas, &at(t), gh, grad_alpha);
+        }),
     }
 }
 
@@ -275,13 +337,21 @@ struct Carried {
 }
 
 impl Carried {
-    /// Steps back from t+1 to t, writing `∂L/∂h_t` into `gh`. Indexed
-    /// loops over slices cut to one length let the compiler drop the
-    /// bounds checks and vectorise over neurons.
+    /// Steps back from t+1 to t, writing `∂L/∂h_t` into `gh`, and with
+    /// `ALPHA` adding `∂L/∂v_{t+1}·keep·v_t` (`∂v_{t+1}/∂α = keep·v_t`) to
+    /// `grad_alpha`. Indexed loops over slices cut to one length let the
+    /// compiler drop the bounds checks and vectorise over neurons.
     #[inline(always)]
-    fn step_back(&mut self, lif: &LifScalars, at: &StepRow, gh: &mut [f32]) {
+    fn step_back<const ALPHA: bool>(
+        &mut self,
+        lif: &LifScalars,
+        alphas: &[f32],
+        at: &StepRow,
+        gh: &mut [f32],
+        grad_alpha: &mut [f32],
+    ) {
         let n = gh.len();
-        let (gv, gs) = (&mut self.gv[..n], &mut self.gs[..n]);
+        let (gv, gs, alphas) = (&mut self.gv[..n], &mut self.gs[..n], &alphas[..n]);
         let (v, s, h, sg, above) = (
             &at.v[..n],
             &at.s[..n],
@@ -290,32 +360,16 @@ impl Carried {
             &at.above[..n],
         );
         for j in 0..n {
-            let (keep, lost) = lif.partials(v[j], s[j], h[j]);
+            let unit = lif.with_alpha(alphas[j]);
+            let (keep, lost) = unit.partials(v[j], s[j], h[j]);
+            if ALPHA {
+                grad_alpha[j] += gv[j] * keep * v[j];
+            }
             gh[j] = flush_subnormal(gv[j] * keep);
-            let gv_now = gv[j] * keep * lif.alpha + gs[j] * sg[j];
+            let gv_now = gv[j] * keep * unit.alpha + gs[j] * sg[j];
             gs[j] = above[j] - gv[j] * lost;
             gv[j] = flush_subnormal(gv_now);
         }
-    }
-}
-
-/// Zero in place of a subnormal float (below 2^-126 in magnitude).
-///
-/// A silent unit far below threshold gets surrogate slopes near zero, and
-/// gradients of order 1e-40 pass through its recurrence. x86 CPUs handle
-/// every subnormal operand in microcode, about a hundred times slower: with
-/// 2.5% of `∂L/∂h` subnormal, the W1 gradient product took more than half
-/// of an epoch (`perf record` on a run with silent units shows it). No weight can feel them: they vanish from any float32 sum above
-/// 2^-102 (2e-31), and Adam turns a gradient of 1e-38 into a step of about
-/// lr·1e-30, far below the last bit of a weight.
-/// Flushing here rather than setting the CPU's flush-to-zero mode keeps the
-/// choice to this engine and off libtorch's threads.
-#[inline(always)]
-pub(super) fn flush_subnormal(x: f32) -> f32 {
-    if x.abs() < f32::MIN_POSITIVE {
-        0.0
-    } else {
-        x
     }
 }
 

@@ -33,7 +33,10 @@ use crate::host;
 use crate::model::alif::AlifScalars;
 use crate::model::lif::LifScalars;
 use crate::model::readout::{self, ReadoutScalars};
-use crate::model::{Adaptation, Gradients, LifParams, RateRegulariser, ReadoutParams, Weights};
+use crate::model::time_constants::HostDecays;
+use crate::model::{
+    Adaptation, Gradients, LifParams, RateRegulariser, ReadoutParams, TimeConstants, Weights,
+};
 use crate::spikes::{self, ActiveInputs, SpikeSet, Spikes};
 use workers::Workers;
 
@@ -51,6 +54,8 @@ struct Trace {
     a: Option<Tensor>,
     /// Readout trace `(batch, steps, classes)`.
     v_rec: Tensor,
+    /// Each hidden and readout unit's decay (and time constant).
+    decays: [HostDecays; 2],
 }
 
 #[derive(Clone, Copy)]
@@ -82,6 +87,8 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
         classes,
     } = dims;
     let lif = LifParams::new(cfg);
+    let decays = HostDecays::of_layers(cfg, w.tau.as_ref())?;
+    let alphas = &decays[0].alpha;
 
     let h = products::input_currents(spikes, &w.w1, workers)?;
     let mut v = host::empty::<f32>(&[batch, steps, hidden])?;
@@ -94,7 +101,9 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
     let a = match Adaptation::new(cfg) {
         None => {
             let lif = LifScalars::from(&lif);
-            workers.each_item(samples, |((v, s), h)| lif_sample(&lif, v, s, h, hidden));
+            workers.each_item(samples, |((v, s), h)| {
+                lif_sample(&lif, alphas, v, s, h, hidden)
+            });
             None
         }
         Some(adaptation) => {
@@ -102,7 +111,7 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
             let mut a = host::empty::<f32>(&[batch, steps, hidden])?;
             let samples = samples.zip(host::slice_mut::<f32>(&mut a)?.chunks_mut(per_sample));
             workers.each_item(samples, |(((v, s), h), a)| {
-                adaptive::forward_sample(&alif, v, s, a, h, hidden)
+                adaptive::forward_sample(&alif, alphas, v, s, a, h, hidden)
             });
             Some(a)
         }
@@ -117,9 +126,10 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
         .for_each(|(u, h2)| {
             u[..classes].fill(0.0);
             for t in 0..steps - 1 {
-                for c in 0..classes {
-                    u[(t + 1) * classes + c] =
-                        readout.step(u[t * classes + c], h2[t * classes + c]);
+                for (c, &alpha) in decays[1].alpha.iter().enumerate() {
+                    u[(t + 1) * classes + c] = readout
+                        .with_alpha(alpha)
+                        .step(u[t * classes + c], h2[t * classes + c]);
                 }
             }
         });
@@ -130,12 +140,21 @@ fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Res
         s,
         a,
         v_rec,
+        decays,
     })
 }
 
 /// One sample's hidden layer through time: `v` and `s` are `(steps,
-/// hidden)`, their first row the initial state.
-fn lif_sample(lif: &LifScalars, v: &mut [f32], s: &mut [f32], h: &[f32], hidden: usize) {
+/// hidden)`, their first row the initial state; unit j decays by
+/// `alphas[j]`.
+fn lif_sample(
+    lif: &LifScalars,
+    alphas: &[f32],
+    v: &mut [f32],
+    s: &mut [f32],
+    h: &[f32],
+    hidden: usize,
+) {
     let steps = v.len() / hidden;
     v[..hidden].fill(0.0);
     s[..hidden].fill(0.0);
@@ -144,9 +163,9 @@ fn lif_sample(lif: &LifScalars, v: &mut [f32], s: &mut [f32], h: &[f32], hidden:
         // they do not overlap and vectorises.
         let (v_now, v_next) = v[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
         let (s_now, s_next) = s[t * hidden..(t + 2) * hidden].split_at_mut(hidden);
-        let h_now = &h[t * hidden..(t + 1) * hidden];
+        let (h_now, alphas) = (&h[t * hidden..(t + 1) * hidden], &alphas[..hidden]);
         for j in 0..hidden {
-            (v_next[j], s_next[j]) = lif.step(v_now[j], s_now[j], h_now[j]);
+            (v_next[j], s_next[j]) = lif.with_alpha(alphas[j]).step(v_now[j], s_now[j], h_now[j]);
         }
     }
 }
@@ -253,18 +272,60 @@ pub fn loss_and_gradients(
         None => loss,
     };
 
-    let from_readout = backward::readout(&trace, host::slice(&dv)?, &w.w2, &readout, &workers)?;
-    let gh = backward::hidden(
+    let learn_tau = w.tau.as_ref().is_some_and(|t| t.hidden.requires_grad());
+    let from_readout = backward::readout(
+        &trace,
+        host::slice(&dv)?,
+        &w.w2,
+        &readout,
+        learn_tau,
+        &workers,
+    )?;
+    let from_hidden = backward::hidden(
         &trace,
         from_readout.gs,
         regulariser.as_ref(),
         &LifParams::new(cfg),
         Adaptation::new(cfg).as_ref(),
+        learn_tau,
         &workers,
     )?;
+    let tau = match (from_hidden.grad_alpha, from_readout.grad_alpha) {
+        (Some(hidden), Some(output)) => {
+            let [h, o] = &trace.decays;
+            let dt = cfg.stimulus.dt_ms;
+            Some(TimeConstants {
+                hidden: h.tau_gradient(&hidden, dt)?,
+                output: o.tau_gradient(&output, dt)?,
+            })
+        }
+        _ => None,
+    };
     Ok(Gradients {
         loss,
-        w1: products::w1_gradient(spikes, &gh, &workers)?,
+        w1: products::w1_gradient(spikes, &from_hidden.gh, &workers)?,
         w2: from_readout.grad_w2,
+        tau,
     })
+}
+
+/// Zero in place of a subnormal float (below 2^-126 in magnitude).
+///
+/// A silent unit far below threshold gets surrogate slopes near zero, and
+/// gradients of order 1e-40 pass through its recurrence. x86 CPUs handle
+/// every subnormal operand in microcode, about a hundred times slower: with
+/// 2.5% of `∂L/∂h` subnormal, the W1 gradient product took more than half
+/// of an epoch (`perf record` on a run with silent units shows it). No
+/// weight can feel them: they vanish from any float32 sum above 2^-102
+/// (2e-31), and Adam turns a gradient of 1e-38 into a step of about
+/// lr·1e-30, far below the last bit of a weight.
+/// Flushing here rather than setting the CPU's flush-to-zero mode keeps the
+/// choice to this engine and off libtorch's threads.
+#[inline(always)]
+fn flush_subnormal(x: f32) -> f32 {
+    if x.abs() < f32::MIN_POSITIVE {
+        0.0
+    } else {
+        x
+    }
 }
