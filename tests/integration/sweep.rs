@@ -104,7 +104,29 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
             );
         }
     }
-    for stem in ["sweep_accuracy", "sweep_abs_error"] {
+    // The decoded error is measured in every run and summarised, and,
+    // being continuous, is neither missing nor larger than any IPD error.
+    for (rows, suffix) in [
+        (&runs, "_over_samples"),
+        (&summary, "_over_samples_mean_over_repeats"),
+    ] {
+        for set in ["train", "test"] {
+            let column = format!("{set}_decoded_error_mean{suffix}");
+            for row in rows.iter() {
+                let error = number(row, &column);
+                assert!(
+                    error.is_finite() && (0.0..90.0).contains(&error),
+                    "{column} {error}"
+                );
+            }
+        }
+    }
+    for stem in [
+        "sweep_accuracy",
+        "sweep_abs_error",
+        "sweep_midpoint_error",
+        "sweep_decoded_error",
+    ] {
         for ext in ["png", "svg"] {
             let file = out.join(format!("{stem}.{ext}"));
             assert!(
@@ -134,6 +156,11 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
         metrics["train"]["accuracy_mean"].as_f64().unwrap(),
         number(row, "train_acc_mean_over_batches")
     );
+    for (set, stat) in [("train", "mean"), ("test", "mean"), ("test", "std")] {
+        let recorded = metrics[set][format!("decoded_error_{stat}")].as_f64();
+        let column = format!("{set}_decoded_error_{stat}_over_samples");
+        assert_eq!(recorded, Some(number(row, &column)), "{column}");
+    }
     fs::remove_dir_all(&out).unwrap();
 }
 
@@ -155,6 +182,13 @@ fn sweep_inspects_its_runs_and_keeps_the_ideal_observer() {
         let summary = read_csv(&out.join("summary.csv"));
         let ideal = number(&summary[0], "ideal_accuracy_pct");
         assert!((0.0..=100.0).contains(&ideal), "{ideal}");
+        for column in [
+            "ideal_decoded_error_deg",
+            "ideal_known_offset_decoded_error_deg",
+        ] {
+            let error = number(&summary[0], column);
+            assert!((0.0..90.0).contains(&error), "{column} {error}");
+        }
         // Per-call offsets: the observer told the offset as well.
         assert!(number(&summary[0], "ideal_known_offset_accuracy_pct") >= 0.0);
         let seed = snnloc::sweep::derive_seed(0, "2.0", 0) as f64;
