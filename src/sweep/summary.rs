@@ -160,6 +160,60 @@ pub(super) fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<(
     output::write_bytes(path, &out.into_inner().map_err(|e| e.into_error())?)
 }
 
+/// An ideal-observer column of a sweep figure's reference lines.
+type Column = fn(&IdealRecord) -> Option<f64>;
+
+/// Each error-bar figure: its train and test columns of runs.csv, its y
+/// label and file stem, and the ideal observer's columns, offset unknown
+/// and known.
+const FIGURES: [([&str; 2], &str, &str, [Column; 2]); 4] = [
+    (
+        ["train_acc_mean_over_batches", "test_acc_mean_over_batches"],
+        "Accuracy (mean ± std over repeats, %)",
+        ACCURACY_FIGURE,
+        [
+            |i| Some(i.ideal_accuracy_pct),
+            |i| i.ideal_known_offset_accuracy_pct,
+        ],
+    ),
+    (
+        [
+            "train_abs_error_mean_over_samples",
+            "test_abs_error_mean_over_samples",
+        ],
+        "Absolute error vs true IPD (mean ± std over repeats, deg)",
+        ABS_ERROR_FIGURE,
+        [
+            |i| Some(i.ideal_abs_error_deg),
+            |i| i.ideal_known_offset_abs_error_deg,
+        ],
+    ),
+    (
+        [
+            "train_midpoint_error_mean_over_samples",
+            "test_midpoint_error_mean_over_samples",
+        ],
+        "Class-midpoint error (mean ± std over repeats, deg)",
+        MIDPOINT_ERROR_FIGURE,
+        [
+            |i| Some(i.ideal_midpoint_error_deg),
+            |i| i.ideal_known_offset_midpoint_error_deg,
+        ],
+    ),
+    (
+        [
+            "train_decoded_error_mean_over_samples",
+            "test_decoded_error_mean_over_samples",
+        ],
+        "Decoded error vs true IPD (mean ± std over repeats, deg)",
+        DECODED_ERROR_FIGURE,
+        [
+            |i| Some(i.ideal_decoded_error_deg),
+            |i| i.ideal_known_offset_decoded_error_deg,
+        ],
+    ),
+];
+
 /// The notebook's two error-bar figures, the class-midpoint and the decoded
 /// error, with bars across repeats, and the ideal observer as dashed lines
 /// when kept.
@@ -170,55 +224,7 @@ pub(super) fn write_figures(
 ) -> Result<()> {
     let (_, x_label) = x_axis(spec);
     let x: Vec<f64> = summaries.iter().map(|s| s.x).collect();
-    type Column = fn(&IdealRecord) -> Option<f64>;
-    let figures: [([&str; 2], &str, &str, [Column; 2]); 4] = [
-        (
-            ["train_acc_mean_over_batches", "test_acc_mean_over_batches"],
-            "Accuracy (mean ± std over repeats, %)",
-            ACCURACY_FIGURE,
-            [
-                |i| Some(i.ideal_accuracy_pct),
-                |i| i.ideal_known_offset_accuracy_pct,
-            ],
-        ),
-        (
-            [
-                "train_abs_error_mean_over_samples",
-                "test_abs_error_mean_over_samples",
-            ],
-            "Absolute error vs true IPD (mean ± std over repeats, deg)",
-            ABS_ERROR_FIGURE,
-            [
-                |i| Some(i.ideal_abs_error_deg),
-                |i| i.ideal_known_offset_abs_error_deg,
-            ],
-        ),
-        (
-            [
-                "train_midpoint_error_mean_over_samples",
-                "test_midpoint_error_mean_over_samples",
-            ],
-            "Class-midpoint error (mean ± std over repeats, deg)",
-            MIDPOINT_ERROR_FIGURE,
-            [
-                |i| Some(i.ideal_midpoint_error_deg),
-                |i| i.ideal_known_offset_midpoint_error_deg,
-            ],
-        ),
-        (
-            [
-                "train_decoded_error_mean_over_samples",
-                "test_decoded_error_mean_over_samples",
-            ],
-            "Decoded error vs true IPD (mean ± std over repeats, deg)",
-            DECODED_ERROR_FIGURE,
-            [
-                |i| Some(i.ideal_decoded_error_deg),
-                |i| i.ideal_known_offset_decoded_error_deg,
-            ],
-        ),
-    ];
-    for (metrics, y_label, stem, ideal) in figures {
+    for (metrics, y_label, stem, ideal) in FIGURES {
         let columns: Vec<(Vec<f64>, Vec<f64>)> = metrics
             .iter()
             .map(|m| summaries.iter().map(|s| s.stat(m)).unzip())
