@@ -54,6 +54,10 @@ fn print_analysis(label: &str, a: &Analysis) -> Result<()> {
         "{label} class-midpoint error: {:.1} deg (estimated vs true class midpoint)",
         a.midpoint_error_mean
     )?;
+    say!(
+        "{label} decoded error: {:.1} deg (median of the class probabilities vs true IPD)",
+        a.decoded_error_mean
+    )?;
     let rates = &a.hidden_rates_hz;
     let (low, high) = rates
         .iter()

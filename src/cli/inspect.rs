@@ -101,10 +101,11 @@ pub fn inspect_into(
 fn print_inspection(ins: &Inspection) -> Result<()> {
     let n = &ins.comparison.network;
     say!(
-        "Network: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg",
+        "Network: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg, decoded error {:.1} deg",
         n.accuracy_pct,
         n.abs_error_deg,
-        n.midpoint_error_deg
+        n.midpoint_error_deg,
+        n.decoded_error_deg
     )?;
     let units = &ins.hidden.units;
     let preferred: Vec<f64> = units
@@ -184,7 +185,7 @@ fn print_ideal(limits: &IdealLimits) -> Result<()> {
 fn print_observer(label: &str, r: &IdealResult) -> Result<()> {
     let s = &r.score;
     say!(
-        "{label}: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg, MAP IPD rms error {:.2} deg",
-        s.accuracy_pct, s.abs_error_deg, s.midpoint_error_deg, r.map_ipd_rms_deg
+        "{label}: accuracy {:.1}%, absolute error {:.1} deg, class-midpoint error {:.1} deg, decoded (posterior median) error {:.2} deg, MAP IPD rms error {:.2} deg",
+        s.accuracy_pct, s.abs_error_deg, s.midpoint_error_deg, s.decoded_error_deg, r.map_ipd_rms_deg
     )
 }

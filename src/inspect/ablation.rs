@@ -8,7 +8,7 @@
 use anyhow::Result;
 use tch::{Device, Tensor};
 
-use super::forward::{predict, Recording};
+use super::forward::{estimate, Recording};
 use crate::config::Config;
 use crate::labels::Score;
 
@@ -37,11 +37,12 @@ pub fn ablation(cfg: &Config, rec: &Recording, w2: &Tensor) -> Result<Ablation> 
             keep[j] = 0.0;
         }
         let keep = Tensor::f_from_slice(&keep)?.f_unsqueeze(1)?;
-        let estimated = predict(cfg, rec, &w2.f_mul(&keep)?)?;
+        let estimated = estimate(cfg, rec, &w2.f_mul(&keep)?)?;
         Ok(Score::of(
             &rec.ipd,
             &rec.true_class,
-            &estimated,
+            &estimated.class,
+            &estimated.decoded_ipd,
             cfg.data.num_classes,
         ))
     };

@@ -1,6 +1,6 @@
 //! The network beside the ideal observer, on the same samples.
 
-use super::forward::Recording;
+use super::forward::{Estimates, Recording};
 use crate::config::Config;
 use crate::ideal::{IdealLimits, IdealResult};
 use crate::labels::Score;
@@ -36,48 +36,55 @@ pub struct Comparison {
     pub per_class: Vec<ClassComparison>,
 }
 
-/// The network's estimates `predicted` for the samples of `rec` beside the
-/// ideal observers' on the same samples.
+/// The network's estimates for the samples of `rec` beside the ideal
+/// observers' on the same samples.
 pub fn compare(
     cfg: &Config,
     rec: &Recording,
-    predicted: &[usize],
+    network: &Estimates,
     ideal: &IdealLimits,
 ) -> Comparison {
     let known = ideal.known_offset.as_ref().map(|(_, result)| result);
-    let score_of = |estimated: &[usize], keep: &dyn Fn(usize) -> bool| {
-        let pick = |xs: &[usize]| -> Vec<usize> {
-            (0..rec.len()).filter(|&i| keep(i)).map(|i| xs[i]).collect()
-        };
-        let ipd: Vec<f64> = (0..rec.len())
-            .filter(|&i| keep(i))
-            .map(|i| rec.ipd[i])
-            .collect();
+    let predicted = &network.class;
+    // A classifier is its classes and decoded IPDs.
+    let score_of = |(estimated, decoded): (&[usize], &[f64]), keep: &dyn Fn(usize) -> bool| {
         Score::of(
-            &ipd,
-            &pick(&rec.true_class),
-            &pick(estimated),
+            &pick(&rec.ipd, keep),
+            &pick(&rec.true_class, keep),
+            &pick(estimated, keep),
+            &pick(decoded, keep),
             cfg.data.num_classes,
         )
     };
+    let of_network = (&predicted[..], &network.decoded_ipd[..]);
     let per_class = (0..cfg.data.num_classes)
         .map(|class| {
             let of_class = |i: usize| rec.true_class[i] == class;
             ClassComparison {
                 class,
                 n: rec.true_class.iter().filter(|&&c| c == class).count(),
-                network: score_of(predicted, &of_class),
-                ideal: score_of(&ideal.unknown_offset.predicted, &of_class),
-                ideal_known_offset: known.map(|k| score_of(&k.predicted, &of_class)),
+                network: score_of(of_network, &of_class),
+                ideal: score_of(of_ideal(&ideal.unknown_offset), &of_class),
+                ideal_known_offset: known.map(|k| score_of(of_ideal(k), &of_class)),
             }
         })
         .collect();
     Comparison {
-        network: score_of(predicted, &|_| true),
+        network: score_of(of_network, &|_| true),
         agreement: agreement(&rec.true_class, predicted, &ideal.unknown_offset),
         known_offset_agreement: known.map(|k| agreement(&rec.true_class, predicted, k)),
         per_class,
     }
+}
+
+/// An observer as a classifier: its classes and posterior median IPDs.
+fn of_ideal(r: &IdealResult) -> (&[usize], &[f64]) {
+    (&r.predicted, &r.median_ipd)
+}
+
+/// The entries of `xs` whose index `keep` keeps.
+fn pick<T: Copy>(xs: &[T], keep: &dyn Fn(usize) -> bool) -> Vec<T> {
+    (0..xs.len()).filter(|&i| keep(i)).map(|i| xs[i]).collect()
 }
 
 fn agreement(truth: &[usize], network: &[usize], ideal: &IdealResult) -> Agreement {

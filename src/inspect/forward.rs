@@ -9,7 +9,8 @@ use tch::{Device, Kind, Tensor};
 
 use crate::config::Config;
 use crate::engine::reference::{hidden_layer, readout_layer};
-use crate::labels::labelled_ipds;
+use crate::host::rows;
+use crate::labels::{decoded_ipd, labelled_ipds};
 use crate::model::readout::scores;
 use crate::model::time_constants::layer_decays;
 use crate::model::{batch_and_steps, Decay, ReadoutParams, Weights};
@@ -95,10 +96,33 @@ pub fn recorded_scores(cfg: &Config, rec: &Recording, w2: &Tensor) -> Result<Ten
     Ok(Tensor::f_cat(&all, 0)?)
 }
 
+/// What a network read out through some W2 makes of each sample.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Estimates {
+    /// The class of largest score.
+    pub class: Vec<usize>,
+    /// The IPD (radians) decoded from the class probabilities
+    /// (`labels::decoded_ipd`).
+    pub decoded_ipd: Vec<f64>,
+}
+
+/// The estimated class and decoded IPD of every sample of a recording read
+/// out through `w2`, from one readout pass.
+pub fn estimate(cfg: &Config, rec: &Recording, w2: &Tensor) -> Result<Estimates> {
+    let scores = recorded_scores(cfg, rec, w2)?;
+    let class = Vec::<i64>::try_from(&scores.f_argmax(1, false)?)?;
+    let decoded_ipd = rows::<f32>(&scores)?
+        .iter()
+        .map(|s| decoded_ipd(s, cfg.network.readout_scale))
+        .collect();
+    Ok(Estimates {
+        class: class.into_iter().map(|c| c as usize).collect(),
+        decoded_ipd,
+    })
+}
+
 /// The estimated class of every sample of a recording read out through
 /// `w2`.
 pub fn predict(cfg: &Config, rec: &Recording, w2: &Tensor) -> Result<Vec<usize>> {
-    let scores = recorded_scores(cfg, rec, w2)?;
-    let estimated = Vec::<i64>::try_from(&scores.f_argmax(1, false)?)?;
-    Ok(estimated.into_iter().map(|c| c as usize).collect())
+    Ok(estimate(cfg, rec, w2)?.class)
 }

@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Agreement, Comparison, Recording};
+use super::{Agreement, Comparison, Estimates, Recording};
 use crate::config::Config;
 use crate::ideal::{IdealLimits, IdealResult};
 use crate::labels::{class_ipd_deg, degrees, Score};
@@ -19,6 +19,9 @@ pub struct ClassifierRow {
     pub accuracy_pct: f64,
     pub abs_error_deg: f64,
     pub midpoint_error_deg: f64,
+    /// Of the network's class probabilities' median, or of the observer's
+    /// posterior median IPD.
+    pub decoded_error_deg: f64,
     pub map_ipd_rms_deg: Option<f64>,
     /// Samples this observer gets right and the network wrong.
     pub right_where_network_wrong: Option<usize>,
@@ -43,6 +46,9 @@ pub struct ClassComparisonRow {
     pub network_midpoint_error_deg: f64,
     pub ideal_midpoint_error_deg: f64,
     pub ideal_known_offset_midpoint_error_deg: Option<f64>,
+    pub network_decoded_error_deg: f64,
+    pub ideal_decoded_error_deg: f64,
+    pub ideal_known_offset_decoded_error_deg: Option<f64>,
 }
 
 /// `ideal_samples.csv`: the classifiers on one sample.
@@ -52,12 +58,16 @@ pub struct SampleRow {
     pub ipd_deg: f64,
     pub true_class: usize,
     pub network_class: usize,
+    /// The median of the network's class probabilities.
+    pub network_decoded_ipd_deg: f64,
     pub ideal_class: usize,
     /// The observer's posterior probability of its estimate.
     pub ideal_probability: f64,
     /// Its posterior probability of the true class.
     pub ideal_true_class_probability: f64,
     pub ideal_map_ipd_deg: f64,
+    /// The observer's posterior median.
+    pub ideal_decoded_ipd_deg: f64,
     pub ideal_known_offset_class: Option<usize>,
     pub network_correct: bool,
     pub ideal_correct: bool,
@@ -74,6 +84,7 @@ pub fn summary_rows(ideal: &IdealLimits, network: Option<&Comparison>) -> Vec<Cl
         accuracy_pct: score.accuracy_pct,
         abs_error_deg: score.abs_error_deg,
         midpoint_error_deg: score.midpoint_error_deg,
+        decoded_error_deg: score.decoded_error_deg,
         map_ipd_rms_deg: None,
         right_where_network_wrong: None,
         wrong_where_network_right: None,
@@ -123,13 +134,17 @@ pub fn class_rows(cfg: &Config, comparison: &Comparison) -> Vec<ClassComparisonR
             network_midpoint_error_deg: c.network.midpoint_error_deg,
             ideal_midpoint_error_deg: c.ideal.midpoint_error_deg,
             ideal_known_offset_midpoint_error_deg: known.map(|s| s.midpoint_error_deg),
+            network_decoded_error_deg: c.network.decoded_error_deg,
+            ideal_decoded_error_deg: c.ideal.decoded_error_deg,
+            ideal_known_offset_decoded_error_deg: known.map(|s| s.decoded_error_deg),
         }
     });
     rows.collect()
 }
 
-/// Every sample with the network's (`predicted`) and the observers' estimates.
-pub fn sample_rows(rec: &Recording, predicted: &[usize], ideal: &IdealLimits) -> Vec<SampleRow> {
+/// Every sample with the network's and the observers' estimates.
+pub fn sample_rows(rec: &Recording, network: &Estimates, ideal: &IdealLimits) -> Vec<SampleRow> {
+    let predicted = &network.class;
     let r = &ideal.unknown_offset;
     let known = ideal.known_offset.as_ref().map(|(_, k)| k);
     let rows = (0..rec.len()).map(|i| {
@@ -139,10 +154,12 @@ pub fn sample_rows(rec: &Recording, predicted: &[usize], ideal: &IdealLimits) ->
             ipd_deg: degrees(rec.ipd[i]),
             true_class: t,
             network_class: predicted[i],
+            network_decoded_ipd_deg: degrees(network.decoded_ipd[i]),
             ideal_class: r.predicted[i],
             ideal_probability: r.posterior[i][r.predicted[i]],
             ideal_true_class_probability: r.posterior[i][t],
             ideal_map_ipd_deg: degrees(r.map_ipd[i]),
+            ideal_decoded_ipd_deg: degrees(r.median_ipd[i]),
             ideal_known_offset_class: known.map(|k| k.predicted[i]),
             network_correct: predicted[i] == t,
             ideal_correct: r.predicted[i] == t,

@@ -32,7 +32,7 @@ pub use ablation::{ablation, Ablation};
 pub use activity::{hidden_activity, Activity, SampleActivity, ACTIVITY_SAMPLES};
 pub use compare::{compare, Agreement, ClassComparison, Comparison};
 pub use figures::write_figures;
-pub use forward::{predict, record, recorded_scores, Recording};
+pub use forward::{estimate, predict, record, recorded_scores, Estimates, Recording};
 pub use tables::write_csvs;
 pub use tuning::{
     hidden_tuning, output_tuning, ClassStat, HiddenTuning, OutputTuning, Preference, UnitTuning,
@@ -42,8 +42,8 @@ pub use weights::{weight_maps, WeightMaps};
 /// Every analysis of one network on one data set.
 pub struct Inspection {
     pub recording: Recording,
-    /// The network's estimated class of each sample.
-    pub predicted: Vec<usize>,
+    /// The network's estimated class and decoded IPD of each sample.
+    pub network: Estimates,
     pub hidden: HiddenTuning,
     pub output: OutputTuning,
     pub activity: Activity,
@@ -58,17 +58,17 @@ pub struct Inspection {
 /// observer on the same samples.
 pub fn inspect(cfg: &Config, w: &Weights, data: &Dataset) -> Result<Inspection> {
     let recording = record(cfg, w, data)?;
-    let predicted = predict(cfg, &recording, &w.w2)?;
+    let network = estimate(cfg, &recording, &w.w2)?;
     let hidden = hidden_tuning(cfg, &recording)?;
     let output = output_tuning(cfg, &recording, &w.w2)?;
-    let activity = hidden_activity(cfg, w, data, &recording, &predicted, ACTIVITY_SAMPLES)?;
+    let activity = hidden_activity(cfg, w, data, &recording, &network.class, ACTIVITY_SAMPLES)?;
     let weights = weight_maps(cfg, w, &hidden.order)?;
     let ablation = ablation(cfg, &recording, &w.w2)?;
     let ideal = ideal_limits(cfg, data, DEFAULT_PHASE_POINTS)?;
-    let comparison = compare(cfg, &recording, &predicted, &ideal);
+    let comparison = compare(cfg, &recording, &network, &ideal);
     Ok(Inspection {
         recording,
-        predicted,
+        network,
         hidden,
         output,
         activity,

@@ -163,6 +163,7 @@ pub struct AblationRow {
     pub abs_error_deg: f64,
     pub abs_error_gained_deg: f64,
     pub midpoint_error_deg: f64,
+    pub decoded_error_deg: f64,
 }
 
 /// `ablation_cumulative.csv`: the network with the `silenced` least
@@ -175,6 +176,7 @@ pub struct CumulativeRow {
     pub accuracy_pct: f64,
     pub abs_error_deg: f64,
     pub midpoint_error_deg: f64,
+    pub decoded_error_deg: f64,
 }
 
 pub fn hidden_tuning_rows(cfg: &Config, tuning: &HiddenTuning) -> Vec<HiddenTuningRow> {
@@ -358,6 +360,7 @@ pub fn ablation_rows(ablation: &Ablation) -> Vec<AblationRow> {
             abs_error_deg: s.abs_error_deg,
             abs_error_gained_deg: s.abs_error_deg - intact.abs_error_deg,
             midpoint_error_deg: s.midpoint_error_deg,
+            decoded_error_deg: s.decoded_error_deg,
         });
     rows.collect()
 }
@@ -373,6 +376,7 @@ pub fn cumulative_rows(ablation: &Ablation) -> Vec<CumulativeRow> {
             accuracy_pct: s.accuracy_pct,
             abs_error_deg: s.abs_error_deg,
             midpoint_error_deg: s.midpoint_error_deg,
+            decoded_error_deg: s.decoded_error_deg,
         });
     rows.collect()
 }
@@ -403,7 +407,7 @@ pub fn write_csvs(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<Path
     write_csv_rows(&path(IDEAL_CLASSES_CSV), class_rows(cfg, &ins.comparison))?;
     write_csv_rows(
         &path(IDEAL_SAMPLES_CSV),
-        sample_rows(&ins.recording, &ins.predicted, &ins.ideal),
+        sample_rows(&ins.recording, &ins.network, &ins.ideal),
     )?;
     let mut files: Vec<PathBuf> = CSV_FILES.iter().map(|name| path(name)).collect();
     if let Some(tau) = &maps.tau_ms {

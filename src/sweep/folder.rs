@@ -11,7 +11,9 @@ use super::ideal::IDEAL_FILE;
 use super::lock::LOCK_FILE;
 use super::records::RUNS_FILE;
 use super::spec::{Job, SweepFile};
-use super::summary::{ABS_ERROR_FIGURE, ACCURACY_FIGURE, MIDPOINT_ERROR_FIGURE, SUMMARY_FILE};
+use super::summary::{
+    ABS_ERROR_FIGURE, ACCURACY_FIGURE, DECODED_ERROR_FIGURE, MIDPOINT_ERROR_FIGURE, SUMMARY_FILE,
+};
 use crate::config::stored_difference;
 use crate::output;
 
@@ -101,9 +103,14 @@ fn first_entry(out: &Path) -> Option<String> {
 
 /// Deletes what a sweep wrote into `out`, and nothing else.
 fn discard_results(out: &Path) -> Result<()> {
-    let figures = [ACCURACY_FIGURE, ABS_ERROR_FIGURE, MIDPOINT_ERROR_FIGURE]
-        .into_iter()
-        .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")]);
+    let figures = [
+        ACCURACY_FIGURE,
+        ABS_ERROR_FIGURE,
+        MIDPOINT_ERROR_FIGURE,
+        DECODED_ERROR_FIGURE,
+    ]
+    .into_iter()
+    .flat_map(|stem| [format!("{stem}.png"), format!("{stem}.svg")]);
     let files = [SWEEP_FILE, RUNS_FILE, SUMMARY_FILE, IDEAL_FILE]
         .into_iter()
         .map(String::from)

@@ -13,7 +13,7 @@ use crate::plots::{heatmap_figure, Heatmap};
 
 /// Each heatmap: the runs.csv column averaged over repeats, the file stem
 /// of its CSV and figures, and what the colour shows.
-const HEATMAPS: [(&str, &str, &str); 3] = [
+const HEATMAPS: [(&str, &str, &str); 4] = [
     (
         "test_acc_mean_over_batches",
         "grid_test_accuracy",
@@ -28,6 +28,11 @@ const HEATMAPS: [(&str, &str, &str); 3] = [
         "test_midpoint_error_mean_over_samples",
         "grid_test_midpoint_error",
         "Test class-midpoint error (mean over repeats, deg)",
+    ),
+    (
+        "test_decoded_error_mean_over_samples",
+        "grid_test_decoded_error",
+        "Test decoded error vs true IPD (mean over repeats, deg)",
     ),
 ];
 

@@ -32,12 +32,15 @@ pub struct IdealRecord {
     pub ideal_accuracy_pct: f64,
     pub ideal_abs_error_deg: f64,
     pub ideal_midpoint_error_deg: f64,
+    /// Of the posterior median IPD.
+    pub ideal_decoded_error_deg: f64,
     pub ideal_map_ipd_rms_deg: f64,
     /// With per-call offsets only: the observer told the test set's shared
     /// offset, an upper bound.
     pub ideal_known_offset_accuracy_pct: Option<f64>,
     pub ideal_known_offset_abs_error_deg: Option<f64>,
     pub ideal_known_offset_midpoint_error_deg: Option<f64>,
+    pub ideal_known_offset_decoded_error_deg: Option<f64>,
 }
 
 /// The config whose test set value `value_index`'s observer reads (in a
@@ -125,9 +128,11 @@ fn observe(spec: &SweepSpec, v: usize) -> Result<IdealRecord> {
         ideal_accuracy_pct: s.accuracy_pct,
         ideal_abs_error_deg: s.abs_error_deg,
         ideal_midpoint_error_deg: s.midpoint_error_deg,
+        ideal_decoded_error_deg: s.decoded_error_deg,
         ideal_map_ipd_rms_deg: limits.unknown_offset.map_ipd_rms_deg,
         ideal_known_offset_accuracy_pct: known.map(|k| k.accuracy_pct),
         ideal_known_offset_abs_error_deg: known.map(|k| k.abs_error_deg),
         ideal_known_offset_midpoint_error_deg: known.map(|k| k.midpoint_error_deg),
+        ideal_known_offset_decoded_error_deg: known.map(|k| k.decoded_error_deg),
     })
 }

@@ -5,10 +5,11 @@
 //! A sweep folder holds `sweep.lock` (one process at a time), `sweep.json`
 //! (the definition), `runs.csv` (one row per finished run, appended and
 //! synced as runs end), `summary.csv`, the figures `sweep_accuracy`,
-//! `sweep_abs_error` and `sweep_midpoint_error`, `ideal.csv` when the sweep
-//! keeps the ideal observer (`ideal`), and `runs/<value>-<repeat>/` with
-//! each run's own files. Re-running the same sweep on the folder resumes
-//! it; `shard` splits it over machines and `merge` joins shards.
+//! `sweep_abs_error`, `sweep_midpoint_error` and `sweep_decoded_error`,
+//! `ideal.csv` when the sweep keeps the ideal observer (`ideal`), and
+//! `runs/<value>-<repeat>/` with each run's own files. Re-running the
+//! same sweep on the folder resumes it; `shard` splits it over machines
+//! and `merge` joins shards.
 //!
 //! What a sweep is (`spec`), one call of it (`run`), its folder's claim
 //! (`folder`) and lock (`lock`), the child processes (`runner`, started
@@ -43,6 +44,6 @@ pub use runner::Launcher;
 pub use shard::Shard;
 pub use spec::{derive_seed, parse_values, Job, SweepFile, SweepSpec};
 pub use summary::{
-    summarise, x_axis, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, MIDPOINT_ERROR_FIGURE,
-    SUMMARY_FILE,
+    summarise, x_axis, ValueSummary, ABS_ERROR_FIGURE, ACCURACY_FIGURE, DECODED_ERROR_FIGURE,
+    MIDPOINT_ERROR_FIGURE, SUMMARY_FILE,
 };

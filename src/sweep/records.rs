@@ -25,9 +25,11 @@ macro_rules! run_record {
     (|$m:ident, $s:ident| { $( $(#[doc = $doc:literal])* $metric:ident: $value:expr, )+ }) => {
         /// One row of runs.csv. Accuracy is in percent with its spread over
         /// batches (the notebook's error bars); the absolute error (against
-        /// the true IPD, the notebook's) and the class-midpoint error
+        /// the true IPD, the notebook's), the class-midpoint error
         /// (estimated against true class midpoint, the research project's)
-        /// are in degrees with their spread over samples.
+        /// and the decoded error (the median of the class probabilities
+        /// against the true IPD) are in degrees with their spread over
+        /// samples.
         #[derive(Clone, Debug, Default, PartialEq)]
         pub struct RunRecord {
             /// Index of the job in the sweep (see `Job`).
@@ -141,6 +143,10 @@ run_record! {
         train_midpoint_error_std_over_samples: m.train.midpoint_error_std,
         test_midpoint_error_mean_over_samples: m.test.midpoint_error_mean,
         test_midpoint_error_std_over_samples: m.test.midpoint_error_std,
+        train_decoded_error_mean_over_samples: m.train.decoded_error_mean,
+        train_decoded_error_std_over_samples: m.train.decoded_error_std,
+        test_decoded_error_mean_over_samples: m.test.decoded_error_mean,
+        test_decoded_error_std_over_samples: m.test.decoded_error_std,
         final_loss: m.final_loss().unwrap_or(f64::NAN),
         /// Wall-clock seconds of the child process.
         seconds: seconds,
@@ -173,11 +179,12 @@ impl RunRecord {
             at => format!("DIVERGED at {at}, "),
         };
         format!(
-            "{diverged}accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg (class midpoints {:.1} deg), {:.1} s",
+            "{diverged}accuracy train {:.1}% test {:.1}%, test abs error {:.1} deg (class midpoints {:.1} deg, decoded {:.1} deg), {:.1} s",
             self.train_acc_mean_over_batches,
             self.test_acc_mean_over_batches,
             self.test_abs_error_mean_over_samples,
             self.test_midpoint_error_mean_over_samples,
+            self.test_decoded_error_mean_over_samples,
             self.seconds
         )
     }

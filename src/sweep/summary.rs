@@ -19,6 +19,7 @@ pub const SUMMARY_FILE: &str = "summary.csv";
 pub const ACCURACY_FIGURE: &str = "sweep_accuracy";
 pub const ABS_ERROR_FIGURE: &str = "sweep_abs_error";
 pub const MIDPOINT_ERROR_FIGURE: &str = "sweep_midpoint_error";
+pub const DECODED_ERROR_FIGURE: &str = "sweep_decoded_error";
 
 /// One row of summary.csv: mean and std (numpy's, ddof = 0) across the
 /// finished repeats of one value (one cell of a grid), for every measured
@@ -48,7 +49,7 @@ impl ValueSummary {
 
 impl Serialize for ValueSummary {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut row = serializer.serialize_struct("ValueSummary", 17 + 2 * self.stats.len())?;
+        let mut row = serializer.serialize_struct("ValueSummary", 19 + 2 * self.stats.len())?;
         self.cell.serialize_into(&mut row)?;
         row.serialize_field("x", &self.x)?;
         row.serialize_field("count", &self.count)?;
@@ -62,6 +63,7 @@ impl Serialize for ValueSummary {
             row.serialize_field("ideal_accuracy_pct", &i.ideal_accuracy_pct)?;
             row.serialize_field("ideal_abs_error_deg", &i.ideal_abs_error_deg)?;
             row.serialize_field("ideal_midpoint_error_deg", &i.ideal_midpoint_error_deg)?;
+            row.serialize_field("ideal_decoded_error_deg", &i.ideal_decoded_error_deg)?;
             row.serialize_field("ideal_map_ipd_rms_deg", &i.ideal_map_ipd_rms_deg)?;
             let known = [
                 (
@@ -75,6 +77,10 @@ impl Serialize for ValueSummary {
                 (
                     "ideal_known_offset_midpoint_error_deg",
                     i.ideal_known_offset_midpoint_error_deg,
+                ),
+                (
+                    "ideal_known_offset_decoded_error_deg",
+                    i.ideal_known_offset_decoded_error_deg,
                 ),
             ];
             for (column, value) in known {
@@ -154,8 +160,63 @@ pub(super) fn write_summary(path: &Path, summaries: &[ValueSummary]) -> Result<(
     output::write_bytes(path, &out.into_inner().map_err(|e| e.into_error())?)
 }
 
-/// The notebook's two error-bar figures and the class-midpoint error, with
-/// bars across repeats, and the ideal observer as dashed lines when kept.
+/// An ideal-observer column of a sweep figure's reference lines.
+type Column = fn(&IdealRecord) -> Option<f64>;
+
+/// Each error-bar figure: its train and test columns of runs.csv, its y
+/// label and file stem, and the ideal observer's columns, offset unknown
+/// and known.
+const FIGURES: [([&str; 2], &str, &str, [Column; 2]); 4] = [
+    (
+        ["train_acc_mean_over_batches", "test_acc_mean_over_batches"],
+        "Accuracy (mean ± std over repeats, %)",
+        ACCURACY_FIGURE,
+        [
+            |i| Some(i.ideal_accuracy_pct),
+            |i| i.ideal_known_offset_accuracy_pct,
+        ],
+    ),
+    (
+        [
+            "train_abs_error_mean_over_samples",
+            "test_abs_error_mean_over_samples",
+        ],
+        "Absolute error vs true IPD (mean ± std over repeats, deg)",
+        ABS_ERROR_FIGURE,
+        [
+            |i| Some(i.ideal_abs_error_deg),
+            |i| i.ideal_known_offset_abs_error_deg,
+        ],
+    ),
+    (
+        [
+            "train_midpoint_error_mean_over_samples",
+            "test_midpoint_error_mean_over_samples",
+        ],
+        "Class-midpoint error (mean ± std over repeats, deg)",
+        MIDPOINT_ERROR_FIGURE,
+        [
+            |i| Some(i.ideal_midpoint_error_deg),
+            |i| i.ideal_known_offset_midpoint_error_deg,
+        ],
+    ),
+    (
+        [
+            "train_decoded_error_mean_over_samples",
+            "test_decoded_error_mean_over_samples",
+        ],
+        "Decoded error vs true IPD (mean ± std over repeats, deg)",
+        DECODED_ERROR_FIGURE,
+        [
+            |i| Some(i.ideal_decoded_error_deg),
+            |i| i.ideal_known_offset_decoded_error_deg,
+        ],
+    ),
+];
+
+/// The notebook's two error-bar figures, the class-midpoint and the decoded
+/// error, with bars across repeats, and the ideal observer as dashed lines
+/// when kept.
 pub(super) fn write_figures(
     dir: &Path,
     spec: &SweepSpec,
@@ -163,43 +224,7 @@ pub(super) fn write_figures(
 ) -> Result<()> {
     let (_, x_label) = x_axis(spec);
     let x: Vec<f64> = summaries.iter().map(|s| s.x).collect();
-    type Column = fn(&IdealRecord) -> Option<f64>;
-    let figures: [([&str; 2], &str, &str, [Column; 2]); 3] = [
-        (
-            ["train_acc_mean_over_batches", "test_acc_mean_over_batches"],
-            "Accuracy (mean ± std over repeats, %)",
-            ACCURACY_FIGURE,
-            [
-                |i| Some(i.ideal_accuracy_pct),
-                |i| i.ideal_known_offset_accuracy_pct,
-            ],
-        ),
-        (
-            [
-                "train_abs_error_mean_over_samples",
-                "test_abs_error_mean_over_samples",
-            ],
-            "Absolute error vs true IPD (mean ± std over repeats, deg)",
-            ABS_ERROR_FIGURE,
-            [
-                |i| Some(i.ideal_abs_error_deg),
-                |i| i.ideal_known_offset_abs_error_deg,
-            ],
-        ),
-        (
-            [
-                "train_midpoint_error_mean_over_samples",
-                "test_midpoint_error_mean_over_samples",
-            ],
-            "Class-midpoint error (mean ± std over repeats, deg)",
-            MIDPOINT_ERROR_FIGURE,
-            [
-                |i| Some(i.ideal_midpoint_error_deg),
-                |i| i.ideal_known_offset_midpoint_error_deg,
-            ],
-        ),
-    ];
-    for (metrics, y_label, stem, ideal) in figures {
+    for (metrics, y_label, stem, ideal) in FIGURES {
         let columns: Vec<(Vec<f64>, Vec<f64>)> = metrics
             .iter()
             .map(|m| summaries.iter().map(|s| s.stat(m)).unzip())

@@ -37,6 +37,7 @@ fn train_writes_every_output_and_eval_reads_the_weights() {
             "Epoch 1: loss=",
             "Train classifier accuracy: ",
             "Test absolute error: ",
+            "Test decoded error: ",
             "Chance accuracy level: 8.3%",
         ],
     );
@@ -61,6 +62,8 @@ fn train_writes_every_output_and_eval_reads_the_weights() {
     )
     .unwrap();
     assert!(metrics["test"]["accuracy_mean"].as_f64().is_some());
+    let decoded = metrics["test"]["decoded_error_mean"].as_f64().unwrap();
+    assert!((0.0..90.0).contains(&decoded), "{decoded}");
     assert!(metrics["seconds"]["total"].as_f64().unwrap() > 0.0);
 
     let weights = RunFolder::new(&dir).weights_path();
@@ -218,6 +221,8 @@ fn a_diverging_training_says_so_and_still_writes_its_results() {
     assert_eq!(metrics["diverged"]["epoch"], 1);
     assert!(metrics["diverged"]["batch"].as_u64().unwrap() >= 1);
     assert!(metrics["test"]["accuracy_mean"].as_f64().is_some());
+    let decoded = metrics["test"]["decoded_error_mean"].as_f64().unwrap();
+    assert!((0.0..90.0).contains(&decoded), "{decoded}");
     assert!(RunFolder::new(&dir).weights_path().is_file());
 }
 

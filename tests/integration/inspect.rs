@@ -209,17 +209,19 @@ fn expected_csvs() -> [(&'static str, &'static str, usize); 12] {
                   score_low,score_high,probability_mean";
     let activity = "sample,ipd_deg,true_class,predicted_class,step,time_ms,unit,membrane,spike";
     let single = "unit,importance_rank,accuracy_pct,accuracy_lost_pct,abs_error_deg,\
-                  abs_error_gained_deg,midpoint_error_deg";
+                  abs_error_gained_deg,midpoint_error_deg,decoded_error_deg";
     let summary = "classifier,offset_deg,n_samples,accuracy_pct,abs_error_deg,midpoint_error_deg,\
-                   map_ipd_rms_deg,right_where_network_wrong,wrong_where_network_right,\
-                   phase_points,seconds";
+                   decoded_error_deg,map_ipd_rms_deg,right_where_network_wrong,\
+                   wrong_where_network_right,phase_points,seconds";
     let classes = "class,class_ipd_deg,n_samples,network_accuracy_pct,ideal_accuracy_pct,\
                    ideal_known_offset_accuracy_pct,network_abs_error_deg,ideal_abs_error_deg,\
                    ideal_known_offset_abs_error_deg,network_midpoint_error_deg,\
-                   ideal_midpoint_error_deg,ideal_known_offset_midpoint_error_deg";
-    let samples = "sample,ipd_deg,true_class,network_class,ideal_class,ideal_probability,\
-                   ideal_true_class_probability,ideal_map_ipd_deg,ideal_known_offset_class,\
-                   network_correct,ideal_correct";
+                   ideal_midpoint_error_deg,ideal_known_offset_midpoint_error_deg,\
+                   network_decoded_error_deg,ideal_decoded_error_deg,\
+                   ideal_known_offset_decoded_error_deg";
+    let samples = "sample,ipd_deg,true_class,network_class,network_decoded_ipd_deg,ideal_class,\
+                   ideal_probability,ideal_true_class_probability,ideal_map_ipd_deg,\
+                   ideal_decoded_ipd_deg,ideal_known_offset_class,network_correct,ideal_correct";
     [
         (HIDDEN_TUNING_CSV, tuning, 30 * 12),
         (HIDDEN_UNITS_CSV, units, 30),
@@ -243,7 +245,7 @@ fn expected_csvs() -> [(&'static str, &'static str, usize); 12] {
         (ABLATION_SINGLE_CSV, single, 30),
         (
             ABLATION_CUMULATIVE_CSV,
-            "silenced,last_unit,accuracy_pct,abs_error_deg,midpoint_error_deg",
+            "silenced,last_unit,accuracy_pct,abs_error_deg,midpoint_error_deg,decoded_error_deg",
             31,
         ),
         (IDEAL_SUMMARY_CSV, summary, 3),

@@ -47,6 +47,32 @@ fn number(row: &BTreeMap<String, String>, column: &str) -> f64 {
         .unwrap_or_else(|_| panic!("{column} = {:?} is not a number", row[column]))
 }
 
+/// The error-bar figures of a sweep of one option.
+const ERROR_BAR_FIGURES: [&str; 4] = [
+    "sweep_accuracy",
+    "sweep_abs_error",
+    "sweep_midpoint_error",
+    "sweep_decoded_error",
+];
+
+/// The decoded error is measured in every run and summarised: finite and
+/// below 90°, the mean error over uniform IPDs of a decoder stuck at one
+/// end of the range.
+fn assert_decoded_errors_in_range(
+    runs: &[BTreeMap<String, String>],
+    summary: &[BTreeMap<String, String>],
+) {
+    for set in ["train", "test"] {
+        let run = format!("{set}_decoded_error_mean_over_samples");
+        let summarised = format!("{run}_mean_over_repeats");
+        let rows = runs.iter().map(|r| (r, &run));
+        for (row, column) in rows.chain(summary.iter().map(|r| (r, &summarised))) {
+            let error = number(row, column);
+            assert!((0.0..90.0).contains(&error), "{column} {error}");
+        }
+    }
+}
+
 #[test]
 fn sweep_records_every_run_and_summarises_across_repeats() {
     let out = scratch_dir("end-to-end");
@@ -104,7 +130,8 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
             );
         }
     }
-    for stem in ["sweep_accuracy", "sweep_abs_error"] {
+    assert_decoded_errors_in_range(&runs, &summary);
+    for stem in ERROR_BAR_FIGURES {
         for ext in ["png", "svg"] {
             let file = out.join(format!("{stem}.{ext}"));
             assert!(
@@ -134,6 +161,11 @@ fn sweep_records_every_run_and_summarises_across_repeats() {
         metrics["train"]["accuracy_mean"].as_f64().unwrap(),
         number(row, "train_acc_mean_over_batches")
     );
+    for (set, stat) in [("train", "mean"), ("test", "mean"), ("test", "std")] {
+        let recorded = metrics[set][format!("decoded_error_{stat}")].as_f64();
+        let column = format!("{set}_decoded_error_{stat}_over_samples");
+        assert_eq!(recorded, Some(number(row, &column)), "{column}");
+    }
     fs::remove_dir_all(&out).unwrap();
 }
 
@@ -155,6 +187,13 @@ fn sweep_inspects_its_runs_and_keeps_the_ideal_observer() {
         let summary = read_csv(&out.join("summary.csv"));
         let ideal = number(&summary[0], "ideal_accuracy_pct");
         assert!((0.0..=100.0).contains(&ideal), "{ideal}");
+        for column in [
+            "ideal_decoded_error_deg",
+            "ideal_known_offset_decoded_error_deg",
+        ] {
+            let error = number(&summary[0], column);
+            assert!((0.0..90.0).contains(&error), "{column} {error}");
+        }
         // Per-call offsets: the observer told the offset as well.
         assert!(number(&summary[0], "ideal_known_offset_accuracy_pct") >= 0.0);
         let seed = snnloc::sweep::derive_seed(0, "2.0", 0) as f64;

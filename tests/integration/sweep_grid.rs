@@ -88,6 +88,10 @@ fn a_grid_runs_every_cell_once_and_maps_the_means() {
             "grid_test_midpoint_error",
             "test_midpoint_error_mean_over_samples",
         ),
+        (
+            "grid_test_decoded_error",
+            "test_decoded_error_mean_over_samples",
+        ),
     ];
     for (stem, column) in maps {
         let mut reader = csv::Reader::from_path(out.join(format!("{stem}.csv"))).unwrap();

@@ -45,6 +45,7 @@ fn same_seed_gives_identical_runs_and_another_seed_does_not() {
     assert_eq!(a.loss, b.loss);
     assert_eq!(a.test.accuracy_mean, b.test.accuracy_mean);
     assert_eq!(a.test.abs_error_mean, b.test.abs_error_mean);
+    assert_eq!(a.test.decoded_error_mean, b.test.decoded_error_mean);
     assert_eq!(a.train.confusion, b.train.confusion);
     assert!(a.weights.w1.equal(&b.weights.w1));
     let mut other = cfg.clone();
@@ -80,6 +81,11 @@ fn short_training_learns_well_above_chance() {
             a.abs_error_mean < 30.0,
             "{label} error {:.1} deg",
             a.abs_error_mean
+        );
+        assert!(
+            a.decoded_error_mean < 30.0,
+            "{label} decoded error {:.1} deg",
+            a.decoded_error_mean
         );
         let counted: u64 = a.confusion.iter().flatten().sum();
         assert_eq!(

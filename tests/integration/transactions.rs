@@ -66,6 +66,8 @@ fn assert_whole_or_refused(run: &Path, what: &str) {
         "accuracy_std",
         "abs_error_mean",
         "abs_error_std",
+        "decoded_error_mean",
+        "decoded_error_std",
         "confusion",
     ] {
         assert_eq!(
