@@ -116,7 +116,7 @@ impl Args for ConfigArgs {
                     .value_parser(
                         PossibleValuesParser::new(Preset::NAMES).try_map(|s| Preset::parse(&s)),
                     )
-                    .help("Recipe applied after --config and before the other flags: slow = 64 training batches of 64 (the notebook's my_computer_is_slow), fast = 128 of 128, comob-paper = the best model of Ghosh et al. (50 Hz, 8 hidden units, tau 2 ms, 128 x 128, lr 0.001, 100 epochs, rate regulariser as in its code)"),
+                    .help("Recipe applied after --config and before the other flags: slow = 64 training batches of 64 (the notebook's my_computer_is_slow), fast = 128 of 128, comob-paper = the best model of Ghosh et al. (50 Hz, 8 hidden units, tau 2 ms, 128 x 128, lr 0.001, 100 epochs, rate regulariser as in its code), best = the best recipe found for the default stimulus (128 x 128, fresh training data, 100 hidden units, subtractive reset, tau 1 ms, lr 0.003 on a cosine schedule, 30 epochs)"),
             );
         config::options()
             .iter()

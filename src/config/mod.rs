@@ -11,6 +11,7 @@
 
 mod define;
 mod json;
+mod preset;
 pub mod value;
 
 use anyhow::{bail, Result};
@@ -18,6 +19,7 @@ use anyhow::{bail, Result};
 use define::define_options;
 pub use define::{check, OptionDef, Setting};
 pub use json::{first_difference, stored_difference};
+pub use preset::Preset;
 use value::choice;
 pub use value::{shown, OptionValue, ValueKind};
 
@@ -133,21 +135,6 @@ choice! {
         Sum = "sum",
         /// Its maximum over time.
         Max = "max",
-    }
-}
-
-choice! {
-    /// Recipes that set several options at once.
-    pub enum Preset {
-        /// 64 training batches of 64: the notebook's `my_computer_is_slow`.
-        Slow = "slow",
-        /// 128 training batches of 128: the notebook's other size.
-        Fast = "fast",
-        /// The best model of Ghosh et al.'s paper: 50 Hz, 8 hidden units,
-        /// τ = 2 ms in both layers, 128 batches of 128, Adam at 0.001 for
-        /// 100 epochs, and the firing-rate regulariser as its code computes
-        /// it (strength ln(num_classes)/num_hidden, 100 to 200 spikes/s).
-        ComobPaper = "comob-paper",
     }
 }
 
@@ -340,32 +327,6 @@ pub fn option(name: &str) -> Result<&'static OptionDef> {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    }
-}
-
-impl Preset {
-    /// Sets the options of this preset, leaving the others as they are.
-    pub fn apply(self, cfg: &mut Config) {
-        let (batches, batch_size) = match self {
-            Preset::Slow => (64, 64),
-            Preset::Fast | Preset::ComobPaper => (128, 128),
-        };
-        cfg.data.n_training_batches = batches;
-        cfg.data.batch_size = batch_size;
-        if self == Preset::ComobPaper {
-            cfg.stimulus.f = 50.0;
-            cfg.network.num_hidden = 8;
-            cfg.network.tau_hidden_ms = 2.0;
-            cfg.network.tau_output_ms = 2.0;
-            cfg.training.lr = 0.001;
-            cfg.training.epochs = 100;
-            let t = &mut cfg.training;
-            (t.rate_reg_low_hz, t.rate_reg_high_hz) = (100.0, 200.0);
-            // The project's code divides the mean over units by their
-            // number once more; its paper does not.
-            t.rate_reg_strength =
-                (cfg.data.num_classes as f64).ln() / cfg.network.num_hidden as f64;
-        }
     }
 }
 
