@@ -201,6 +201,11 @@ define_options! {
         /// a tenth of `dt-ms` and ten times `duration-ms`; saved with them
         learn_tau: Switch = Switch::Off;
             unit "", check check::any, aliases [], sweep true;
+        /// A recurrent hidden layer (on): each unit's spikes feed every hidden
+        /// unit at the next step through a trained W_rec, saved with the
+        /// weights; the reference engine runs it
+        recurrent: Switch = Switch::Off;
+            unit "", check check::any, aliases [], sweep true;
         /// Membrane potential at which a hidden neuron spikes (the notebook's
         /// `mem - 1`)
         threshold: f64 = 1.0;

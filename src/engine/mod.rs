@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
-use crate::config::{Config, EngineChoice, RngMode};
+use crate::config::{Config, EngineChoice, RngMode, Switch};
 use crate::model::{Gradients, Weights};
 use crate::portable::Arithmetic;
 use crate::spikes::{SpikeSet, Spikes};
@@ -27,16 +27,23 @@ impl Engine {
     /// The engine for this config on this device. The fused engine runs its
     /// recurrences in host memory, so on a GPU the reference engine keeps
     /// the data where it is; reproducing the notebook (`rng` numpy) needs
-    /// the notebook's own arithmetic.
+    /// the notebook's own arithmetic; a recurrent layer is the reference
+    /// engine's alone.
     pub fn resolve(cfg: &Config, device: Device) -> Result<Engine> {
         let on_cpu = device == Device::Cpu;
+        let recurrent = cfg.network.recurrent == Switch::On;
         Ok(match cfg.run.engine {
             EngineChoice::Reference => Engine::Reference,
+            EngineChoice::Fused if recurrent => bail!(
+                "`engine` fused has no recurrent layer; use `engine` reference or auto with `recurrent` on"
+            ),
             EngineChoice::Fused if on_cpu => Engine::Fused,
             EngineChoice::Fused => bail!(
                 "`engine` fused runs on the CPU only; use `engine` reference or auto on this device"
             ),
-            EngineChoice::Auto if on_cpu && cfg.run.rng == RngMode::Fast => Engine::Fused,
+            EngineChoice::Auto if on_cpu && cfg.run.rng == RngMode::Fast && !recurrent => {
+                Engine::Fused
+            }
             EngineChoice::Auto => Engine::Reference,
         })
     }

@@ -1,6 +1,7 @@
 //! The reference engine: the notebook's network step by step on autograd.
-//! A hidden LIF (or adaptive LIF) layer fed by the input spikes through W1, and a leaky,
-//! non-spiking readout fed by the hidden spikes through W2.
+//! A hidden LIF (or adaptive LIF) layer fed by the input spikes through W1
+//! (and by its own spikes through W_rec where it is recurrent), and a
+//! leaky, non-spiking readout fed by the hidden spikes through W2.
 
 use anyhow::{ensure, Result};
 use tch::{Kind, Tensor};
@@ -42,10 +43,19 @@ pub fn hidden_layer(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<
     )?;
     let mut s = v.zeros_like();
     let (mut v_rec, mut s_rec) = (vec![v.shallow_clone()], vec![s.shallow_clone()]);
+    // The current of step t: the input's, and, in a recurrent layer, that
+    // of the spikes the layer emitted at step t (those the step resets by).
+    let current = |t: i64, s: &Tensor| -> Result<Tensor> {
+        let h_t = h.select(1, t);
+        Ok(match &w.w_rec {
+            None => h_t,
+            Some(w_rec) => h_t.f_add(&s.f_matmul(w_rec)?)?,
+        })
+    };
     match Adaptation::new(cfg) {
         None => {
             for t in 0..steps - 1 {
-                (v, s) = lif_step(&v, &s, &h.select(1, t), &lif, &decay);
+                (v, s) = lif_step(&v, &s, &current(t, &s)?, &lif, &decay);
                 v_rec.push(v.shallow_clone());
                 s_rec.push(s.shallow_clone());
             }
@@ -54,7 +64,7 @@ pub fn hidden_layer(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<
             let a = v.zeros_like();
             let mut state = AlifState { v, s, a };
             for t in 0..steps - 1 {
-                state = alif_step(&state, &h.select(1, t), &lif, &decay, &adaptation);
+                state = alif_step(&state, &current(t, &state.s)?, &lif, &decay, &adaptation);
                 v_rec.push(state.v.shallow_clone());
                 s_rec.push(state.s.shallow_clone());
             }
@@ -137,10 +147,12 @@ pub fn loss_and_gradients(
             output: next()?,
         }),
     };
+    let w_rec = w.w_rec.as_ref().map(|_| next()).transpose()?;
     Ok(Gradients {
         loss: loss.f_double_value(&[])?,
         w1,
         w2,
         tau,
+        w_rec,
     })
 }

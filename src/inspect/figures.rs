@@ -27,6 +27,8 @@ pub const HIDDEN_RATES_FIGURE: &str = "hidden_rates";
 pub const WEIGHTS_W1_FIGURE: &str = "weights_w1";
 pub const WEIGHTS_W2_FIGURE: &str = "weights_w2";
 pub const WEIGHTS_INPUT_CLASS_FIGURE: &str = "weights_input_class";
+/// Drawn only where the hidden layer is recurrent.
+pub const WEIGHTS_REC_FIGURE: &str = "weights_rec";
 pub const ABLATION_FIGURE: &str = "ablation";
 pub const IDEAL_FIGURE: &str = "ideal_vs_network";
 /// Drawn only where each unit has its own τ.
@@ -285,8 +287,28 @@ fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<P
             ],
         ),
     ];
+    // Drawn with the source along x, so rows are its columns.
+    let w_rec = maps.w_rec.as_deref().map(transpose);
+    let recurrent = w_rec.as_ref().map(|w_rec| {
+        let to = (
+            "Target hidden unit (rank by preferred IPD)",
+            units.1.clone(),
+        );
+        (
+            WEIGHTS_REC_FIGURE,
+            "Weight",
+            (760, 560),
+            vec![panel(
+                "W_rec, from each hidden unit (x) to each (y)",
+                &units,
+                &to,
+                w_rec,
+                &dividers,
+            )],
+        )
+    });
     let mut files = Vec::new();
-    for (name, colour_label, size, panels) in figures {
+    for (name, colour_label, size, panels) in figures.into_iter().chain(recurrent) {
         let maps = WeightHeatmaps {
             panels: &panels,
             colour_label,

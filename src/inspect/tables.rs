@@ -27,6 +27,8 @@ pub const IDEAL_CLASSES_CSV: &str = "ideal_classes.csv";
 pub const IDEAL_SAMPLES_CSV: &str = "ideal_samples.csv";
 /// Written beside the others only where each unit has its own τ.
 pub const TIME_CONSTANTS_CSV: &str = "time_constants.csv";
+/// Written beside the others only where the hidden layer is recurrent.
+pub const WEIGHTS_REC_CSV: &str = "weights_rec.csv";
 
 /// Every file `write_csvs` writes, in its order.
 pub const CSV_FILES: [&str; 12] = [
@@ -138,6 +140,17 @@ pub struct W2Row {
     pub rank: usize,
     pub class: usize,
     pub class_ipd_deg: f64,
+    pub weight: f32,
+}
+
+/// `weights_rec.csv`: one entry of W_rec, from one hidden unit to another,
+/// each with its rank by preferred IPD.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RecurrentRow {
+    pub from_unit: usize,
+    pub from_rank: usize,
+    pub to_unit: usize,
+    pub to_rank: usize,
     pub weight: f32,
 }
 
@@ -322,6 +335,21 @@ pub fn w2_rows(cfg: &Config, maps: &WeightMaps) -> Vec<W2Row> {
     rows
 }
 
+pub fn recurrent_rows(order: &[usize], w_rec: &[Vec<f32>]) -> Vec<RecurrentRow> {
+    let entries = w_rec.iter().enumerate().flat_map(|(from_rank, row)| {
+        row.iter()
+            .enumerate()
+            .map(move |(to_rank, &weight)| RecurrentRow {
+                from_unit: order[from_rank],
+                from_rank,
+                to_unit: order[to_rank],
+                to_rank,
+                weight,
+            })
+    });
+    entries.collect()
+}
+
 pub fn input_class_rows(cfg: &Config, maps: &WeightMaps) -> Vec<InputClassRow> {
     let mut rows = Vec::new();
     let ears = [
@@ -382,8 +410,8 @@ pub fn cumulative_rows(ablation: &Ablation) -> Vec<CumulativeRow> {
 }
 
 /// Writes every CSV of an inspection into `dir` (created if needed) and
-/// returns their paths: `CSV_FILES`, and `TIME_CONSTANTS_CSV` where each
-/// unit has its own τ.
+/// returns their paths: `CSV_FILES`, `TIME_CONSTANTS_CSV` where each unit
+/// has its own τ, and `WEIGHTS_REC_CSV` where the layer is recurrent.
 pub fn write_csvs(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<PathBuf>> {
     let (hidden, maps, ablation) = (&ins.hidden, &ins.weights, &ins.ablation);
     create_dir(dir)?;
@@ -416,6 +444,11 @@ pub fn write_csvs(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<Path
             &files[files.len() - 1],
             time_constant_rows(cfg, hidden, tau),
         )?;
+    }
+    if let Some(w_rec) = &maps.w_rec {
+        files.push(path(WEIGHTS_REC_CSV));
+        let rows = recurrent_rows(&maps.unit_order, w_rec);
+        write_csv_rows(&files[files.len() - 1], rows)?;
     }
     Ok(files)
 }

@@ -1,6 +1,6 @@
 //! The weights seen through the stimulus and the tuning: W1 per ear with
-//! fibres by phase delay, W2, and their product W1·W2; and the time
-//! constants where each unit has its own.
+//! fibres by phase delay, W2, and their product W1·W2; W_rec where the
+//! layer is recurrent, and the time constants where each unit has its own.
 
 use anyhow::{ensure, Result};
 use tch::{Device, Tensor};
@@ -35,6 +35,9 @@ pub struct WeightMaps {
     pub input_class_left: Vec<Vec<f32>>,
     /// `[fibre][class]` W1·W2 from the right ear.
     pub input_class_right: Vec<Vec<f32>>,
+    /// `[rank][rank]` W_rec, from the unit of the row's rank to the unit of
+    /// the column's, where the layer is recurrent.
+    pub w_rec: Option<Vec<Vec<f32>>>,
     /// Each unit's membrane time constant, ms, hidden units by index and
     /// readout units by class, where the network has its own per unit.
     pub tau_ms: Option<[Vec<f32>; 2]>,
@@ -71,6 +74,12 @@ pub fn weight_maps(cfg: &Config, w: &Weights, unit_order: &[usize]) -> Result<We
         w2: rows::<f32>(&w2)?,
         input_class_left: ear(&product, 0)?,
         input_class_right: ear(&product, 1)?,
+        w_rec: match &w.w_rec {
+            Some(w_rec) => Some(rows::<f32>(
+                &w_rec.f_index_select(0, &order)?.f_index_select(1, &order)?,
+            )?),
+            None => None,
+        },
         tau_ms: match &w.tau {
             Some(tau) => Some([to_vec(&tau.hidden)?, to_vec(&tau.output)?]),
             None => None,

@@ -66,6 +66,12 @@ impl DaleSigns {
                 hidden: t.hidden.shallow_clone(),
                 output: t.output.shallow_clone(),
             }),
+            // A hidden unit's recurrent weights leave it like its W2 row.
+            w_rec: raw
+                .w_rec
+                .as_ref()
+                .map(|w| signed(w, &self.hidden))
+                .transpose()?,
         })
     }
 
@@ -81,6 +87,10 @@ impl DaleSigns {
             w1: chain(&effective.w1, &raw.w1, &self.input)?,
             w2: chain(&effective.w2, &raw.w2, &self.hidden)?,
             tau: effective.tau,
+            w_rec: match (&effective.w_rec, &raw.w_rec) {
+                (Some(g), Some(w)) => Some(chain(g, w, &self.hidden)?),
+                _ => None,
+            },
         })
     }
 

@@ -172,13 +172,19 @@ pub struct Gradients {
     pub w2: Tensor,
     /// Of each unit's time constant, where they are learned.
     pub tau: Option<TimeConstants>,
+    /// Of the recurrent weights, where the layer is recurrent.
+    pub w_rec: Option<Tensor>,
 }
 
 impl Gradients {
     /// The gradients in `Weights::trained`'s order.
     pub fn into_trained(self) -> Vec<Tensor> {
         let taus = self.tau.into_iter().flat_map(|t| [t.hidden, t.output]);
-        [self.w1, self.w2].into_iter().chain(taus).collect()
+        [self.w1, self.w2]
+            .into_iter()
+            .chain(taus)
+            .chain(self.w_rec)
+            .collect()
     }
 }
 

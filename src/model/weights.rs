@@ -1,12 +1,13 @@
 //! The trained parameters: W1 from the input fibres to the hidden LIF
-//! layer, W2 from the hidden spikes to the readout, and, where the config
-//! gives each unit its own, the units' time constants.
+//! layer, W2 from the hidden spikes to the readout, W_rec from the hidden
+//! spikes back to the hidden layer where it is recurrent, and, where the
+//! config gives each unit its own, the units' time constants.
 
 use anyhow::{ensure, Result};
 use tch::{Device, Kind, Tensor};
 
 use super::time_constants::{self, TimeConstants};
-use crate::config::Config;
+use crate::config::{Config, Switch};
 use crate::host;
 use crate::portable::Arithmetic;
 
@@ -19,19 +20,29 @@ pub struct Weights {
     /// Each unit's time constant, where the config gives each its own
     /// (`time_constants::per_unit`).
     pub tau: Option<TimeConstants>,
+    /// `(num_hidden, num_hidden)`, from the unit that spiked (row) to the
+    /// unit it drives (column), where the layer is recurrent.
+    pub w_rec: Option<Tensor>,
 }
 
 /// The names the parameters are saved under, in `Weights::named`'s order.
-pub const NAMES: [&str; 4] = ["W1", "W2", "tau_hidden_ms", "tau_output_ms"];
+pub const NAMES: [&str; 5] = ["W1", "W2", "tau_hidden_ms", "tau_output_ms", "W_rec"];
+
+/// Whether this config's hidden layer is recurrent.
+pub fn recurrent(cfg: &Config) -> bool {
+    cfg.network.recurrent == Switch::On
+}
 
 impl Weights {
-    /// Every parameter by the name it is saved under, in a fixed order.
+    /// Every parameter by the name it is saved under, in a fixed order:
+    /// W1, W2, the time constants and W_rec, those the network has.
     pub fn named(&self) -> Vec<(&'static str, &Tensor)> {
-        let taus = self.tau.iter().flat_map(|t| t.both());
-        NAMES
-            .into_iter()
-            .zip([&self.w1, &self.w2].into_iter().chain(taus))
-            .collect()
+        let mut named = vec![(NAMES[0], &self.w1), (NAMES[1], &self.w2)];
+        if let Some(t) = &self.tau {
+            named.extend([(NAMES[2], &t.hidden), (NAMES[3], &t.output)]);
+        }
+        named.extend(self.w_rec.iter().map(|w| (NAMES[4], w)));
+        named
     }
 
     /// The parameters the optimiser steps (those autograd tracks), by name,
@@ -44,20 +55,18 @@ impl Weights {
 
     /// `trained`, for stepping in place.
     pub fn trained_mut(&mut self) -> Vec<&mut Tensor> {
-        let taus = self
-            .tau
-            .iter_mut()
-            .flat_map(|t| [&mut t.hidden, &mut t.output]);
-        let mut all: Vec<&mut Tensor> = [&mut self.w1, &mut self.w2]
-            .into_iter()
-            .chain(taus)
-            .collect();
+        let mut all = vec![&mut self.w1, &mut self.w2];
+        if let Some(t) = &mut self.tau {
+            all.extend([&mut t.hidden, &mut t.output]);
+        }
+        all.extend(self.w_rec.as_mut());
         all.retain(|t| t.requires_grad());
         all
     }
 
     /// The parameters from tensors found by name (`find`), for `cfg`: the
-    /// time constants where it gives each unit its own. Checked like
+    /// time constants where it gives each unit its own, W_rec where it is
+    /// recurrent. Checked like
     /// `check_shapes`.
     pub fn from_named(
         cfg: &Config,
@@ -74,6 +83,7 @@ impl Weights {
             w1: find(NAMES[0])?,
             w2: find(NAMES[1])?,
             tau,
+            w_rec: recurrent(cfg).then(|| find(NAMES[4])).transpose()?,
         };
         w.check_shapes(cfg)?;
         Ok(w)
@@ -92,6 +102,7 @@ impl Weights {
                     output: copy(&t.output)?,
                 }),
             },
+            w_rec: self.w_rec.as_ref().map(copy).transpose()?,
         })
     }
 
@@ -101,6 +112,7 @@ impl Weights {
             w1: self.w1.set_requires_grad(true),
             w2: self.w2.set_requires_grad(true),
             tau: self.tau.map(|t| t.trained_if(cfg)),
+            w_rec: self.w_rec.map(|w| w.set_requires_grad(true)),
         }
     }
 
@@ -137,6 +149,7 @@ impl Weights {
             self.w1.kind(),
             self.w2.kind()
         );
+        self.check_recurrent(cfg)?;
         match (&self.tau, time_constants::per_unit(cfg)) {
             (Some(tau), true) => tau.check(cfg),
             (None, false) => Ok(()),
@@ -150,6 +163,28 @@ impl Weights {
     }
 }
 
+impl Weights {
+    fn check_recurrent(&self, cfg: &Config) -> Result<()> {
+        let n = cfg.network.num_hidden as i64;
+        match (&self.w_rec, recurrent(cfg)) {
+            (Some(w), true) => ensure!(
+                w.size() == [n, n] && w.kind() == Kind::Float,
+                "W_rec has shape {:?} ({:?}) but the config needs [{n}, {n}] float32 (num-hidden x num-hidden)",
+                w.size(),
+                w.kind()
+            ),
+            (None, false) => {}
+            (Some(_), false) => anyhow::bail!(
+                "the weights hold a recurrent W_rec but the config's hidden layer is not recurrent; set `recurrent` on as the run did"
+            ),
+            (None, true) => anyhow::bail!(
+                "the config's hidden layer is recurrent (`recurrent` on) but the weights hold no W_rec"
+            ),
+        }
+        Ok(())
+    }
+}
+
 /// The fan-in that torch's `_calculate_fan_in_and_fan_out` reports for a
 /// 2-D tensor: its number of columns, `size(1)`. For W1 `(input, hidden)`
 /// that is `num_hidden`, not the number of inputs; using the input count
@@ -160,7 +195,9 @@ pub fn torch_fan_in(shape: &[i64]) -> i64 {
 }
 
 /// W1 and W2 drawn uniform in ±1/sqrt(fan_in), W1 first, from libtorch's
-/// default generator: the notebook's `init_weight_matrices`; per-unit time
+/// default generator: the notebook's `init_weight_matrices`; W_rec, where
+/// the layer is recurrent, after them the same way (so a recurrent run's
+/// batch orders differ from a feed-forward one's); per-unit time
 /// constants, where the config has them, come from a stream of their own. Both forms draw
 /// the same 32-bit words from the generator, one per weight, so what comes
 /// after (the batch orders) is the same. `Libtorch` leaves the arithmetic to
@@ -197,10 +234,14 @@ pub fn init_weight_matrices(
         };
         Ok(w.set_requires_grad(true))
     };
+    let hidden = cfg.network.num_hidden;
+    let w1 = init(cfg.input_size(), hidden)?;
+    let w2 = init(hidden, cfg.data.num_classes)?;
     Ok(Weights {
-        w1: init(cfg.input_size(), cfg.network.num_hidden)?,
-        w2: init(cfg.network.num_hidden, cfg.data.num_classes)?,
+        w1,
+        w2,
         tau: TimeConstants::initial(cfg, device)?,
+        w_rec: recurrent(cfg).then(|| init(hidden, hidden)).transpose()?,
     })
 }
 

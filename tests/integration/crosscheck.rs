@@ -228,6 +228,7 @@ fn reference_weights(r: &Reference) -> Weights {
         w1: r.tensor("w1_init").copy().set_requires_grad(true),
         w2: r.tensor("w2_init").copy().set_requires_grad(true),
         tau: None,
+        w_rec: None,
     }
 }
 

@@ -108,6 +108,7 @@ fn hand_built() -> (Config, Weights, Dataset) {
         w1: Tensor::from_slice(&w1).view([8, 3]),
         w2: Tensor::from_slice(&w2).view([3, 4]),
         tau: None,
+        w_rec: None,
     };
     let data = Dataset {
         ipd: Tensor::from_slice(&ipd),
@@ -393,17 +394,32 @@ fn train_inspects_and_the_inspect_command_repeats_it() {
 }
 
 #[test]
-fn learned_time_constants_are_tabled_and_drawn() {
+fn learned_time_constants_and_recurrent_weights_are_tabled_and_drawn() {
     let dir = scratch_dir("inspect-tau");
     let d = dir.to_str().unwrap();
-    let tau = ["--tau-ms", "2", "--tau-init", "gamma", "--learn-tau", "on"];
+    let tau = [
+        "--tau-ms",
+        "2",
+        "--tau-init",
+        "gamma",
+        "--learn-tau",
+        "on",
+        "--recurrent",
+        "on",
+    ];
     let train = ["train", "--out", d, "--inspect", "--no-plots", "-q"];
     stdout_of(&[&train[..], &tau, &TINY_NET].concat());
     let inspected = dir.join("inspect");
-    for ext in ["png", "svg"] {
-        let file = format!("{TIME_CONSTANTS_FIGURE}.{ext}");
-        assert!(inspected.join(&file).is_file(), "{file} missing");
+    for figure in [TIME_CONSTANTS_FIGURE, WEIGHTS_REC_FIGURE] {
+        for ext in ["png", "svg"] {
+            let file = format!("{figure}.{ext}");
+            assert!(inspected.join(&file).is_file(), "{file} missing");
+        }
     }
+    // W_rec, unit to unit: 5 x 5.
+    let (header, rows) = read_csv(&inspected.join(WEIGHTS_REC_CSV));
+    assert_eq!(header[4], "weight");
+    assert_eq!(rows.len(), 25);
     let (header, rows) = read_csv(&inspected.join(TIME_CONSTANTS_CSV));
     assert_eq!(header, ["layer", "unit", "ipd_deg", "tau_ms"]);
     // TINY_NET's 5 hidden units and the default 12 classes.

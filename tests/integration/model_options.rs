@@ -122,6 +122,7 @@ fn dale_signs_are_random_per_seed_and_kept_through_training() {
         w1: w1.abs() * &signs.input,
         w2: w2.abs() * &signs.hidden,
         tau: None,
+        w_rec: None,
     };
     let scores = reference::evaluate(&spikes, &through_abs, &cfg)
         .unwrap()
@@ -203,4 +204,48 @@ fn a_learned_tau_moved_against_its_gradient_lowers_the_loss() {
         let (down, here, up) = (loss_at(-0.01), loss_at(0.0), loss_at(0.01));
         assert!(down < here && here < up, "{engine:?}: {down} {here} {up}");
     }
+}
+
+#[test]
+fn a_recurrent_weight_passes_a_spike_on_with_the_inputs_lag() {
+    // One fibre per ear; the left drives unit 0 above threshold, and only
+    // W_rec reaches unit 1. An input spike at step 0 makes unit 0 spike at
+    // step 2 (the current reaches v_1, the spike reads v_1); unit 0's spike
+    // at step 2 reaches unit 1 the same way, two steps later.
+    let mut cfg = Config::default();
+    cfg.stimulus.anf_per_ear = 1;
+    cfg.stimulus.duration_ms = 8.0;
+    cfg.network.num_hidden = 2;
+    cfg.network.recurrent = snnloc::config::Switch::On;
+    cfg.network.reset = Reset::Subtractive;
+    let input = Tensor::zeros([1, 8, 2], (Kind::Float, Device::Cpu));
+    let _ = input.get(0).get(0).get(0).fill_(1.0);
+    let first_spikes = |w_rec: [f32; 4]| -> Vec<Option<usize>> {
+        let w = snnloc::model::Weights {
+            w1: Tensor::from_slice(&[2.0f32, 0.0, 0.0, 0.0]).view([2, 2]),
+            w2: Tensor::zeros([2, 12], (Kind::Float, Device::Cpu)),
+            tau: None,
+            w_rec: Some(Tensor::from_slice(&w_rec).view([2, 2])),
+        };
+        let s = reference::hidden_layer(&input, &w, &cfg).unwrap().spikes;
+        let s = snnloc::host::rows::<f32>(&s.get(0).tr()).unwrap();
+        s.iter()
+            .map(|unit| unit.iter().position(|&x| x == 1.0))
+            .collect()
+    };
+    assert_eq!(first_spikes([0.0, 2.0, 0.0, 0.0]), [Some(2), Some(4)]);
+    assert_eq!(first_spikes([0.0; 4]), [Some(2), None]);
+}
+
+#[test]
+fn a_recurrent_layer_runs_on_the_reference_engine() {
+    let mut cfg = Config::default();
+    cfg.network.recurrent = snnloc::config::Switch::On;
+    assert_eq!(
+        Engine::resolve(&cfg, Device::Cpu).unwrap(),
+        Engine::Reference
+    );
+    cfg.run.engine = snnloc::config::EngineChoice::Fused;
+    let refused = Engine::resolve(&cfg, Device::Cpu).unwrap_err().to_string();
+    assert!(refused.contains("recurrent"), "{refused}");
 }

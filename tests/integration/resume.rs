@@ -63,12 +63,21 @@ fn a_killed_train_resumes_to_the_numbers_of_one_never_interrupted() {
         .unwrap();
     let random = 3 + nanos.subsec_nanos() as u64 % 5;
     let fresh: &[&str] = &["--training-data", "fresh", "--phase-offset", "per-sample"];
-    let learned_tau: &[&str] = &["--tau-init", "gamma", "--learn-tau", "on", "--tau-ms", "5"];
+    let learned: &[&str] = &[
+        "--tau-init",
+        "gamma",
+        "--learn-tau",
+        "on",
+        "--tau-ms",
+        "5",
+        "--recurrent",
+        "on",
+    ];
     for (engine, extra) in [
         ("fused", &[][..]),
         ("reference", &[]),
         ("fused", fresh),
-        ("reference", learned_tau),
+        ("reference", learned),
     ] {
         let whole = scratch_dir("never-interrupted");
         assert_success(&train(&whole, engine, extra, None));

@@ -67,6 +67,10 @@ struct Dims {
 }
 
 fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Result<Trace> {
+    ensure!(
+        w.w_rec.is_none(),
+        "the fused engine has no recurrent layer; the reference engine runs it"
+    );
     let [batch, steps, inputs] = spikes.shape()?;
     ensure!(
         inputs == cfg.input_size(),
@@ -306,6 +310,7 @@ pub fn loss_and_gradients(
         w1: products::w1_gradient(spikes, &from_hidden.gh, &workers)?,
         w2: from_readout.grad_w2,
         tau,
+        w_rec: None,
     })
 }
 
