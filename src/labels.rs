@@ -103,14 +103,9 @@ impl Score {
 /// its largest score taken out first, so that the number is the same on
 /// every processor; NaN scores give NaN.
 pub fn decoded_ipd(scores: &[f32], scale: f64) -> f64 {
-    let m: Vec<f64> = scores.iter().map(|&s| scale * s as f64).collect();
-    let top = m.iter().fold(
-        f64::NEG_INFINITY,
-        |a, &b| if b > a || b.is_nan() { b } else { a },
-    );
-    let e: Vec<f64> = m.iter().map(|&m| portable::exp(m - top)).collect();
-    let z = portable::sum(e.iter().copied());
-    bin_median(&e.iter().map(|e| e / z).collect::<Vec<_>>())
+    let softmax = portable::scaled_exponentials(scores, scale);
+    let probabilities: Vec<f64> = softmax.exps.iter().map(|e| e / softmax.sum).collect();
+    bin_median(&probabilities)
 }
 
 /// The median (radians) of the density that spreads `mass[i]` (any scale,

@@ -114,6 +114,33 @@ pub fn ln(x: f64) -> f64 {
     e * LN2_HI + (e * LN2_LO + 2.0 * s * series)
 }
 
+/// `m = scale · scores` and the exponentials `e^{m_c - max m}` of a
+/// softmax over them, with their sum: the largest comes out first, so that
+/// no exponential overflows; NaN, if any, is taken as the largest and
+/// makes every number NaN.
+pub struct ScaledExponentials {
+    pub scaled: Vec<f64>,
+    pub top: f64,
+    pub exps: Vec<f64>,
+    pub sum: f64,
+}
+
+pub fn scaled_exponentials(scores: &[f32], scale: f64) -> ScaledExponentials {
+    let scaled: Vec<f64> = scores.iter().map(|&s| scale * s as f64).collect();
+    let top = scaled.iter().fold(
+        f64::NEG_INFINITY,
+        |a, &b| if b > a || b.is_nan() { b } else { a },
+    );
+    let exps: Vec<f64> = scaled.iter().map(|&m| exp(m - top)).collect();
+    let sum = self::sum(exps.iter().copied());
+    ScaledExponentials {
+        scaled,
+        top,
+        exps,
+        sum,
+    }
+}
+
 /// eˣ rounded to float32, with no branch. Outside [-104, 89] float32's eˣ
 /// is 0 or infinite, so clamping there changes no result.
 #[inline(always)]

@@ -147,15 +147,12 @@ pub fn cross_entropy(scores: &[f32], labels: &[i64], scale: f64) -> Result<(f64,
         let Some(label) = usize::try_from(label).ok().filter(|&l| l < classes) else {
             bail!("class {label} is outside the {classes} classes");
         };
-        let m: Vec<f64> = scores.iter().map(|&s| scale * s as f64).collect();
-        // The largest score comes out first, so that no exponential
-        // overflows; NaN, if any, wins and makes the loss NaN.
-        let top = m.iter().fold(
-            f64::NEG_INFINITY,
-            |a, &b| if b > a || b.is_nan() { b } else { a },
-        );
-        let e: Vec<f64> = m.iter().map(|&m| portable::exp(m - top)).collect();
-        let z = portable::sum(e.iter().copied());
+        let portable::ScaledExponentials {
+            scaled: m,
+            top,
+            exps: e,
+            sum: z,
+        } = portable::scaled_exponentials(scores, scale);
         total += top + portable::ln(z) - m[label];
         for (c, (g, e)) in grad.iter_mut().zip(&e).enumerate() {
             let target = (c == label) as u8 as f64;
