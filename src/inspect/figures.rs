@@ -215,9 +215,12 @@ fn panel<'a>(
     }
 }
 
-/// The three weight figures: W1 per ear and W2 with units in tuning order
-/// (silent units right of a dashed line), and W1·W2 per ear.
-fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<PathBuf>> {
+/// A weight figure: its file stem, colour-bar label, size and panels.
+type HeatmapFigure<'a> = (&'a str, &'a str, (u32, u32), Vec<WeightPanel<'a>>);
+
+/// The hidden units' axis of the weight maps, in tuning order, and where
+/// the dashed line before the silent units goes.
+fn unit_axis(maps: &WeightMaps, tuning: &HiddenTuning) -> (Axis<'static>, Vec<f64>) {
     let hidden = maps.unit_order.len();
     let active = tuning.units.iter().filter(|u| !u.silent()).count();
     let dividers: Vec<f64> = (active > 0 && active < hidden)
@@ -228,10 +231,31 @@ fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<P
         "Hidden unit (rank by preferred IPD)",
         -0.5..hidden as f64 - 0.5,
     );
+    (units, dividers)
+}
+
+fn draw_heatmaps(figures: Vec<HeatmapFigure>, dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for (name, colour_label, size, panels) in figures {
+        let maps = WeightHeatmaps {
+            panels: &panels,
+            colour_label,
+            size,
+        };
+        files.extend(weight_heatmaps(&maps, &dir.join(name))?);
+    }
+    Ok(files)
+}
+
+/// The weight figures: W1 per ear and W2 with units in tuning order
+/// (silent units right of a dashed line), W1·W2 per ear, and W_rec where
+/// the layer is recurrent.
+fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<PathBuf>> {
+    let (units, dividers) = unit_axis(maps, tuning);
     let delays = ("Fibre phase delay (deg)", cell_range(&maps.delay_deg));
     let classes = ("Output class (midpoint IPD, deg)", -90.0..90.0);
     let (w1, w2) = ((&units, &delays), transpose(&maps.w2));
-    let figures = [
+    let figures = vec![
         (
             WEIGHTS_W1_FIGURE,
             "Weight",
@@ -287,34 +311,23 @@ fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<P
             ],
         ),
     ];
-    // Drawn with the source along x, so rows are its columns.
-    let w_rec = maps.w_rec.as_deref().map(transpose);
-    let recurrent = w_rec.as_ref().map(|w_rec| {
+    let mut files = draw_heatmaps(figures, dir)?;
+    if let Some(w_rec) = &maps.w_rec {
+        // Drawn with the source along x, so rows are its columns.
         let to = (
             "Target hidden unit (rank by preferred IPD)",
             units.1.clone(),
         );
-        (
-            WEIGHTS_REC_FIGURE,
-            "Weight",
-            (760, 560),
-            vec![panel(
-                "W_rec, from each hidden unit (x) to each (y)",
-                &units,
-                &to,
-                w_rec,
-                &dividers,
-            )],
-        )
-    });
-    let mut files = Vec::new();
-    for (name, colour_label, size, panels) in figures.into_iter().chain(recurrent) {
-        let maps = WeightHeatmaps {
-            panels: &panels,
-            colour_label,
-            size,
-        };
-        files.extend(weight_heatmaps(&maps, &dir.join(name))?);
+        let w_rec = transpose(w_rec);
+        let panels = vec![panel(
+            "W_rec, from each hidden unit (x) to each (y)",
+            &units,
+            &to,
+            &w_rec,
+            &dividers,
+        )];
+        let figure = (WEIGHTS_REC_FIGURE, "Weight", (760, 560), panels);
+        files.extend(draw_heatmaps(vec![figure], dir)?);
     }
     Ok(files)
 }

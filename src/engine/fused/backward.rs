@@ -202,10 +202,9 @@ pub(super) fn hidden(
         (Some(adaptation), Some(a)) => Some((AlifScalars::new(lif, adaptation), host::slice(a)?)),
         _ => None,
     };
-    // The spike's argument is `v - θ_t`; its difference with a threshold
-    // of 0 is itself, exactly.
     let surrogate = match &adaptive {
         None => surrogate_slopes(v, lif, scalars.threshold, &shape, workers)?,
+        // The spike's argument is `v - θ_t`, less a threshold of 0 exactly.
         Some((alif, a)) => {
             surrogate_slopes(&adaptive::margins(alif, v, a), lif, 0.0, &shape, workers)?
         }
@@ -217,16 +216,11 @@ pub(super) fn hidden(
     // Each sample's Σ_t ∂L/∂v_{t+1}·∂v_{t+1}/∂α, where α is learned.
     let mut grad_alpha = vec![0f32; if learn_tau { batch * hidden } else { 0 }];
     let mut grad_alpha_rows = grad_alpha.chunks_mut(hidden.max(1));
+    let sample_range = |b: usize| b * per_sample..(b + 1) * per_sample;
     let samples = host::slice_mut::<f32>(&mut gh)?
         .chunks_mut(per_sample)
         .enumerate()
-        .map(|(b, gh)| {
-            (
-                b * per_sample..(b + 1) * per_sample,
-                gh,
-                grad_alpha_rows.next(),
-            )
-        });
+        .map(|(b, gh)| (sample_range(b), gh, grad_alpha_rows.next()));
     workers.each_item(samples, |(sample, gh, grad_alpha)| {
         let (v, s, h) = (&v[sample.clone()], &s[sample.clone()], &h[sample.clone()]);
         let (sg, above) = (&surrogate[sample.clone()], &above[sample.clone()]);
@@ -256,16 +250,19 @@ pub(super) fn hidden(
             }
         }
     });
-    let grad_alpha = learn_tau.then(|| {
-        let mut sums = vec![0f64; hidden];
-        for row in grad_alpha.chunks(hidden.max(1)) {
-            sums.iter_mut()
-                .zip(row)
-                .for_each(|(sum, g)| *sum += f64::from(*g));
-        }
-        sums
-    });
+    let grad_alpha = learn_tau.then(|| column_sums(&grad_alpha, hidden));
     Ok(FromHidden { gh, grad_alpha })
+}
+
+/// The sums over rows of a row-major `(rows, width)` matrix, in float64.
+fn column_sums(matrix: &[f32], width: usize) -> Vec<f64> {
+    let mut sums = vec![0f64; width];
+    for row in matrix.chunks(width.max(1)) {
+        sums.iter_mut()
+            .zip(row)
+            .for_each(|(sum, g)| *sum += f64::from(*g));
+    }
+    sums
 }
 
 /// σ'(v - θ) of every potential in `v`, as a tensor of `shape`.
