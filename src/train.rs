@@ -10,7 +10,7 @@ use crate::config::Config;
 use crate::data::{batch_order, data_generator, Batch, TrainingSets};
 use crate::engine::Engine;
 use crate::labels::discretise;
-use crate::model::{DaleSigns, Gradients, Weights};
+use crate::model::{delays, DaleSigns, Gradients, Weights};
 use crate::optim::{scheduled_lr, Adam};
 
 /// Loss history and timing of a training run.
@@ -47,7 +47,8 @@ pub enum Progress {
 
 /// Trains `w` in place with Adam for `cfg.training.epochs` epochs on each
 /// epoch's training set in a fresh random batch order, run by `engine`,
-/// and stops at the first
+/// with the delays' Gaussian narrowing epoch by epoch where the synapses
+/// have them (`model::delays`), and stops at the first
 /// loss that is not finite, leaving `w` as it was before that batch. After
 /// each epoch `save` gets the state a checkpoint keeps; with `resume`, the
 /// epochs it holds are not trained again (their batch orders are drawn all
@@ -84,6 +85,9 @@ pub fn train(
             // replays it.
             drop(batch_order(cfg.n_training_samples() as i64)?);
             continue;
+        }
+        if let Some(d) = &mut w.delays {
+            d.width = Some(delays::width_in_epoch(cfg, epoch));
         }
         let data = sets.for_epoch(epoch)?;
         let classes = discretise(&data.ipd, cfg.data.num_classes)?;
@@ -127,13 +131,18 @@ pub fn train(
             })?;
         }
     }
+    // What training leaves, and what is tested, saved and read back, is the
+    // network with whole-step delays.
+    if let Some(d) = &mut w.delays {
+        d.width = None;
+    }
     Ok(history)
 }
 
 /// Steps `w` with Adam, unless the step would leave a weight NaN or
 /// infinite (a huge `lr`, or a gradient that overflowed while the loss did
 /// not): then `w` stays as it was, and the answer is no. Learned time
-/// constants are then put back into their range.
+/// constants and delays are then put back into their ranges.
 fn step_keeps_weights_finite(
     adam: &mut Adam,
     w: &mut Weights,
@@ -150,6 +159,9 @@ fn step_keeps_weights_finite(
     if w.first_not_finite()?.is_none() {
         if let Some(tau) = &mut w.tau {
             tau.clamp_(cfg)?;
+        }
+        if let Some(d) = &mut w.delays {
+            d.clamp_(cfg)?;
         }
         return Ok(true);
     }

@@ -92,6 +92,12 @@ define_options! {
         /// weights; the reference engine runs it
         recurrent: Switch = Switch::Off;
             unit "", check check::any, aliases [], sweep true;
+        /// Longest learnable delay of the input synapses (DCLS): each W1
+        /// synapse gets a delay from 0 to this, trained and saved with the
+        /// weights, whole steps after training; 0 (the notebook's) has none;
+        /// the reference engine runs it
+        max_delay_ms: f64 = 0.0;
+            unit "ms", check check::non_negative, aliases [], sweep true;
         /// Membrane potential at which a hidden neuron spikes (the notebook's
         /// `mem - 1`)
         threshold: f64 = 1.0;
@@ -303,6 +309,7 @@ impl Config {
                 }
             }
         }
+        self.check_delays()?;
         let p_max = self.stimulus.rate_max * self.dt();
         if p_max > 1.0 {
             bail!(
@@ -339,6 +346,25 @@ impl Config {
             );
         }
         self.check_memory()
+    }
+
+    /// A delay range of at least one whole step and shorter than the
+    /// stimulus (`model::delays::max_steps` rounds it to steps).
+    fn check_delays(&self) -> Result<()> {
+        let max = self.network.max_delay_ms;
+        if max == 0.0 {
+            return Ok(());
+        }
+        let steps = (max / self.stimulus.dt_ms).round();
+        if steps < 1.0 || steps >= self.duration_steps() as f64 {
+            bail!(
+                "`max-delay-ms` {} with `dt-ms` {} gives delays of up to {} steps; give at least one step (`dt-ms`) and less than `duration-ms`, or 0 for no delays",
+                shown(max),
+                shown(self.stimulus.dt_ms),
+                shown(steps)
+            );
+        }
+        Ok(())
     }
 
     /// Refuses, before any allocation, a run that would not fit in the
@@ -384,10 +410,18 @@ impl Config {
             RngMode::Numpy => 9.0,
         };
         let batch = self.data.batch_size as f64 * steps;
+        // Delays unfold each batch's spikes over the delay steps (twice, as
+        // libtorch copies the windows to multiply them) and spread W1 over
+        // them, with its gradient.
+        let taps = (self.network.max_delay_ms / self.stimulus.dt_ms).round() + 1.0;
+        let (delay_windows, delay_kernel) = match self.network.max_delay_ms > 0.0 {
+            true => (2.0 * inputs * taps, 3.0 * inputs * hidden * taps),
+            false => (0.0, 0.0),
+        };
         MemoryNeeded {
             data: samples * steps * inputs * per_input,
-            batch: batch * 4.0 * (inputs + 12.0 * hidden + 4.0 * classes),
-            weights: (inputs * hidden + hidden * classes) * 4.0 * 5.0,
+            batch: batch * 4.0 * (inputs + 12.0 * hidden + 4.0 * classes + delay_windows),
+            weights: ((inputs * hidden + hidden * classes) * 5.0 + delay_kernel) * 4.0,
         }
     }
 }

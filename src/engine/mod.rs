@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use tch::{Device, Tensor};
 
 use crate::config::{Config, EngineChoice, RngMode, Switch};
-use crate::model::{Gradients, Weights};
+use crate::model::{delays, Gradients, Weights};
 use crate::portable::Arithmetic;
 use crate::spikes::{SpikeSet, Spikes};
 
@@ -27,24 +27,27 @@ impl Engine {
     /// The engine for this config on this device. The fused engine runs its
     /// recurrences in host memory, so on a GPU the reference engine keeps
     /// the data where it is; reproducing the notebook (`rng` numpy) needs
-    /// the notebook's own arithmetic; a recurrent layer is the reference
-    /// engine's alone.
+    /// the notebook's own arithmetic; a recurrent layer and synaptic delays
+    /// are the reference engine's alone (delays are a libtorch convolution
+    /// either way, which dominates the time of a delayed batch).
     pub fn resolve(cfg: &Config, device: Device) -> Result<Engine> {
         let on_cpu = device == Device::Cpu;
-        let recurrent = cfg.network.recurrent == Switch::On;
-        Ok(match cfg.run.engine {
-            EngineChoice::Reference => Engine::Reference,
-            EngineChoice::Fused if recurrent => bail!(
-                "`engine` fused has no recurrent layer; use `engine` reference or auto with `recurrent` on"
-            ),
-            EngineChoice::Fused if on_cpu => Engine::Fused,
-            EngineChoice::Fused => bail!(
+        let reference_only = match (cfg.network.recurrent, delays::delayed(cfg)) {
+            (Switch::On, _) => Some("a recurrent layer (`recurrent` on)"),
+            (_, true) => Some("synaptic delays (`max-delay-ms` above 0)"),
+            _ => None,
+        };
+        Ok(match (cfg.run.engine, reference_only) {
+            (EngineChoice::Reference, _) => Engine::Reference,
+            (EngineChoice::Fused, Some(what)) => {
+                bail!("`engine` fused has no {what}; use `engine` reference or auto")
+            }
+            (EngineChoice::Fused, None) if on_cpu => Engine::Fused,
+            (EngineChoice::Fused, None) => bail!(
                 "`engine` fused runs on the CPU only; use `engine` reference or auto on this device"
             ),
-            EngineChoice::Auto if on_cpu && cfg.run.rng == RngMode::Fast && !recurrent => {
-                Engine::Fused
-            }
-            EngineChoice::Auto => Engine::Reference,
+            (EngineChoice::Auto, None) if on_cpu && cfg.run.rng == RngMode::Fast => Engine::Fused,
+            (EngineChoice::Auto, _) => Engine::Reference,
         })
     }
 

@@ -1,14 +1,16 @@
 //! The reference engine: the notebook's network step by step on autograd.
 //! A hidden LIF (or adaptive LIF) layer fed by the input spikes through W1
-//! (and by its own spikes through W_rec where it is recurrent), and a
+//! (delayed where its synapses have delays, and fed by its own spikes
+//! through W_rec where it is recurrent), and a
 //! leaky, non-spiking readout fed by the hidden spikes through W2.
 
-use anyhow::{ensure, Result};
+use anyhow::{bail, ensure, Context, Result};
 use tch::{Kind, Tensor};
 
 use super::Evaluation;
 use crate::config::Config;
 use crate::model::alif::{alif_step, AlifState};
+use crate::model::delays::{self, delayed_current};
 use crate::model::lif::lif_step;
 use crate::model::readout::{self, loss_from_scores, readout_step};
 use crate::model::time_constants::layer_decays;
@@ -29,17 +31,32 @@ pub struct HiddenTrace {
     pub membrane: Tensor,
 }
 
+/// The current `(batch, steps, hidden)` that `(batch, steps, input)` float
+/// spikes drive into the hidden layer through `w.w1`, delayed where its
+/// synapses have delays.
+pub fn input_current(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<Tensor> {
+    batch_and_steps(input_spikes, cfg)?;
+    Ok(match &w.delays {
+        None => Tensor::f_einsum("abc,cd->abd", &[input_spikes, &w.w1], None::<i64>)?,
+        Some(d) => delayed_current(input_spikes, &w.w1, d, delays::max_steps(cfg))?,
+    })
+}
+
 /// The hidden LIF layer on `(batch, steps, input)` float spikes through
 /// `w.w1`, keeping its potential as well as its spikes (inspection draws
 /// both; training pays one stack of a small tensor for it).
 pub fn hidden_layer(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<HiddenTrace> {
-    let (batch, steps) = batch_and_steps(input_spikes, cfg)?;
+    hidden_from_current(&input_current(input_spikes, w, cfg)?, w, cfg)
+}
+
+/// The hidden LIF layer driven by its input current `h`.
+fn hidden_from_current(h: &Tensor, w: &Weights, cfg: &Config) -> Result<HiddenTrace> {
+    let (batch, steps) = (h.size()[0], h.size()[1]);
     let lif = LifParams::new(cfg);
     let (decay, _) = layer_decays(cfg, w.tau.as_ref())?;
-    let h = Tensor::f_einsum("abc,cd->abd", &[input_spikes, &w.w1], None::<i64>)?;
     let mut v = Tensor::f_zeros(
         [batch, cfg.network.num_hidden as i64],
-        (Kind::Float, input_spikes.device()),
+        (Kind::Float, h.device()),
     )?;
     let mut s = v.zeros_like();
     let (mut v_rec, mut s_rec) = (vec![v.shallow_clone()], vec![s.shallow_clone()]);
@@ -101,7 +118,12 @@ pub fn readout_layer(hidden_spikes: &Tensor, w2: &Tensor, decay: &Decay) -> Resu
 /// spikes `(batch, steps, hidden)`: the notebook's `snn`, which returns
 /// both. State shapes follow the batch actually given.
 pub fn forward(input_spikes: &Tensor, w: &Weights, cfg: &Config) -> Result<(Tensor, Tensor)> {
-    let hidden = hidden_layer(input_spikes, w, cfg)?;
+    forward_from_current(&input_current(input_spikes, w, cfg)?, w, cfg)
+}
+
+/// `forward` from the hidden layer's input current.
+fn forward_from_current(h: &Tensor, w: &Weights, cfg: &Config) -> Result<(Tensor, Tensor)> {
+    let hidden = hidden_from_current(h, w, cfg)?;
     let (_, decay) = layer_decays(cfg, w.tau.as_ref())?;
     Ok((readout_layer(&hidden.spikes, &w.w2, &decay)?, hidden.spikes))
 }
@@ -126,14 +148,70 @@ pub fn loss_and_gradients(
     w: &Weights,
     cfg: &Config,
 ) -> Result<Gradients> {
-    let (v_rec, s_rec) = forward(spikes, w, cfg)?;
+    let trained: Vec<&Tensor> = w.trained().into_iter().map(|(_, t)| t).collect();
+    let (loss, grads) = match &w.delays {
+        None => {
+            let current = input_current(spikes, w, cfg)?;
+            let loss = loss_from_current(&current, labels, w, cfg)?;
+            let grads = Tensor::f_run_backward(&[&loss], &trained, false, false)?;
+            (loss.f_double_value(&[])?, grads)
+        }
+        Some(_) => through_the_current(spikes, labels, w, cfg, &trained)?,
+    };
+    in_trained_order(loss, grads, w)
+}
+
+/// The batch's loss (with the rate penalty, where there is one) from the
+/// hidden layer's input current.
+fn loss_from_current(
+    current: &Tensor,
+    labels: &Tensor,
+    w: &Weights,
+    cfg: &Config,
+) -> Result<Tensor> {
+    let (v_rec, s_rec) = forward_from_current(current, w, cfg)?;
     let readout = ReadoutParams::new(cfg);
     let mut loss = loss_from_scores(&readout::scores(&v_rec, &readout)?, labels, &readout)?;
     if let Some(regulariser) = RateRegulariser::new(cfg) {
         loss = loss.f_add(&regulariser.penalty(&s_rec)?)?;
     }
-    let trained: Vec<&Tensor> = w.trained().into_iter().map(|(_, t)| t).collect();
-    let mut grads = Tensor::f_run_backward(&[&loss], &trained, false, false)?.into_iter();
+    Ok(loss)
+}
+
+/// With delays, autograd in two passes: to the input current (and the
+/// parameters after it), then from the current to W1 and the delays
+/// (`delays::gradients_from_current`, which zeroes the current's subnormal
+/// gradients that slow the convolution down). `trained` is W1, those after
+/// it, and the delays, last.
+fn through_the_current(
+    spikes: &Tensor,
+    labels: &Tensor,
+    w: &Weights,
+    cfg: &Config,
+    trained: &[&Tensor],
+) -> Result<(f64, Vec<Tensor>)> {
+    let ([_, after @ .., _], Some(d)) = (trained, &w.delays) else {
+        bail!("a delayed network trains at least W1 and its delays")
+    };
+    let leaf = tch::no_grad(|| input_current(spikes, w, cfg))?.set_requires_grad(true);
+    let loss = loss_from_current(&leaf, labels, w, cfg)?;
+    let mut inputs = after.to_vec();
+    inputs.push(&leaf);
+    let mut grads = Tensor::f_run_backward(&[&loss], &inputs, false, false)?;
+    let of_current = grads
+        .pop()
+        .context("autograd returned no gradient of the current")?;
+    let max = delays::max_steps(cfg);
+    let (of_w1, of_delays) = delays::gradients_from_current(spikes, &w.w1, d, max, &of_current)?;
+    let mut all = vec![of_w1];
+    all.extend(grads);
+    all.push(of_delays);
+    Ok((loss.f_double_value(&[])?, all))
+}
+
+/// `Gradients` from autograd's answers in `Weights::trained`'s order.
+fn in_trained_order(loss: f64, grads: Vec<Tensor>, w: &Weights) -> Result<Gradients> {
+    let mut grads = grads.into_iter();
     let mut next = || {
         grads
             .next()
@@ -148,11 +226,13 @@ pub fn loss_and_gradients(
         }),
     };
     let w_rec = w.w_rec.as_ref().map(|_| next()).transpose()?;
+    let delays = w.delays.as_ref().map(|_| next()).transpose()?;
     Ok(Gradients {
-        loss: loss.f_double_value(&[])?,
+        loss,
         w1,
         w2,
         tau,
         w_rec,
+        delays,
     })
 }

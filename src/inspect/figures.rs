@@ -16,8 +16,8 @@ use crate::output::create_dir;
 use crate::plots::{
     ablation_figure, activity_figure, comparison_figure, histogram_figure, rates_figure,
     tuning_grid, weight_heatmaps, AblationFigure, ActivityFigure, ActivityPanel, ClassSeries,
-    ComparisonFigure, HistogramFigure, HistogramPanel, RatesFigure, TuningGrid, TuningPanel,
-    WeightHeatmaps, WeightPanel,
+    Colours, ComparisonFigure, HistogramFigure, HistogramPanel, RatesFigure, TuningGrid,
+    TuningPanel, WeightHeatmaps, WeightPanel,
 };
 
 pub const HIDDEN_TUNING_FIGURE: &str = "hidden_tuning";
@@ -29,6 +29,8 @@ pub const WEIGHTS_W2_FIGURE: &str = "weights_w2";
 pub const WEIGHTS_INPUT_CLASS_FIGURE: &str = "weights_input_class";
 /// Drawn only where the hidden layer is recurrent.
 pub const WEIGHTS_REC_FIGURE: &str = "weights_rec";
+/// Drawn beside the others only where the synapses have delays.
+pub const DELAYS_FIGURE: &str = "synaptic_delays";
 pub const ABLATION_FIGURE: &str = "ablation";
 pub const IDEAL_FIGURE: &str = "ideal_vs_network";
 /// Drawn only where each unit has its own τ.
@@ -234,12 +236,17 @@ fn unit_axis(maps: &WeightMaps, tuning: &HiddenTuning) -> (Axis<'static>, Vec<f6
     (units, dividers)
 }
 
-fn draw_heatmaps(figures: Vec<HeatmapFigure>, dir: &Path) -> Result<Vec<PathBuf>> {
+fn draw_heatmaps(
+    figures: Vec<HeatmapFigure>,
+    colours: Colours,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for (name, colour_label, size, panels) in figures {
         let maps = WeightHeatmaps {
             panels: &panels,
             colour_label,
+            colours,
             size,
         };
         files.extend(weight_heatmaps(&maps, &dir.join(name))?);
@@ -248,8 +255,9 @@ fn draw_heatmaps(figures: Vec<HeatmapFigure>, dir: &Path) -> Result<Vec<PathBuf>
 }
 
 /// The weight figures: W1 per ear and W2 with units in tuning order
-/// (silent units right of a dashed line), W1·W2 per ear, and W_rec where
-/// the layer is recurrent.
+/// (silent units right of a dashed line), W1·W2 per ear, W_rec where the
+/// layer is recurrent, and the W1 synapses' delays per ear where they have
+/// them.
 fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<PathBuf>> {
     let (units, dividers) = unit_axis(maps, tuning);
     let delays = ("Fibre phase delay (deg)", cell_range(&maps.delay_deg));
@@ -311,7 +319,7 @@ fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<P
             ],
         ),
     ];
-    let mut files = draw_heatmaps(figures, dir)?;
+    let mut files = draw_heatmaps(figures, Colours::Signed, dir)?;
     if let Some(w_rec) = &maps.w_rec {
         // Drawn with the source along x, so rows are its columns.
         let to = (
@@ -327,7 +335,29 @@ fn weights(maps: &WeightMaps, tuning: &HiddenTuning, dir: &Path) -> Result<Vec<P
             &dividers,
         )];
         let figure = (WEIGHTS_REC_FIGURE, "Weight", (760, 560), panels);
-        files.extend(draw_heatmaps(vec![figure], dir)?);
+        files.extend(draw_heatmaps(vec![figure], Colours::Signed, dir)?);
+    }
+    if let Some([left, right]) = &maps.delays_ms {
+        // Laid out like W1's, so that a unit's delays sit where its weights
+        // do in the figure beside.
+        let panels = vec![
+            panel(
+                "Delays, left ear (no IPD)",
+                &units,
+                &delays,
+                left,
+                &dividers,
+            ),
+            panel(
+                "Delays, right ear (lags by the IPD)",
+                &units,
+                &delays,
+                right,
+                &dividers,
+            ),
+        ];
+        let figure = (DELAYS_FIGURE, "Learned delay (ms)", (1200, 500), panels);
+        files.extend(draw_heatmaps(vec![figure], Colours::FromZero, dir)?);
     }
     Ok(files)
 }

@@ -29,6 +29,8 @@ pub const IDEAL_SAMPLES_CSV: &str = "ideal_samples.csv";
 pub const TIME_CONSTANTS_CSV: &str = "time_constants.csv";
 /// Written beside the others only where the hidden layer is recurrent.
 pub const WEIGHTS_REC_CSV: &str = "weights_rec.csv";
+/// Written beside the others only where the synapses have delays.
+pub const SYNAPTIC_DELAYS_CSV: &str = "synaptic_delays.csv";
 
 /// Every file `write_csvs` writes, in its order.
 pub const CSV_FILES: [&str; 12] = [
@@ -130,6 +132,20 @@ pub struct W1Row {
     pub delay_deg: f64,
     pub unit: usize,
     pub rank: usize,
+    pub weight: f32,
+}
+
+/// `synaptic_delays.csv`: one W1 synapse's learned delay beside the phase
+/// delay of its fibre, both in ms: a delay line (Jeffress) would show as
+/// delays that undo the phase delays and the IPD a unit prefers.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct DelayRow {
+    pub ear: &'static str,
+    pub fibre: usize,
+    pub phase_delay_ms: f64,
+    pub unit: usize,
+    pub rank: usize,
+    pub delay_ms: f32,
     pub weight: f32,
 }
 
@@ -299,6 +315,33 @@ pub fn activity_rows(activity: &Activity) -> Vec<ActivityRow> {
     rows
 }
 
+/// Each synapse's delay per ear, fibre by fibre, units in rank order; a
+/// fibre's phase delay is `φ/(2πf)` of the stimulus's period.
+pub fn delay_rows(cfg: &Config, maps: &WeightMaps, delays: &[Vec<Vec<f32>>; 2]) -> Vec<DelayRow> {
+    let period_ms = 1e3 / cfg.stimulus.f;
+    let ears = [
+        ("left", &maps.w1_left, &delays[0]),
+        ("right", &maps.w1_right, &delays[1]),
+    ];
+    let mut rows = Vec::new();
+    for (ear, w, d) in ears {
+        for (fibre, (weights, delays)) in w.iter().zip(d).enumerate() {
+            for (rank, (&weight, &delay_ms)) in weights.iter().zip(delays).enumerate() {
+                rows.push(DelayRow {
+                    ear,
+                    fibre,
+                    phase_delay_ms: maps.delay_deg[fibre] / 360.0 * period_ms,
+                    unit: maps.unit_order[rank],
+                    rank,
+                    delay_ms,
+                    weight,
+                });
+            }
+        }
+    }
+    rows
+}
+
 /// W1 per ear, fibre by fibre, units in rank order.
 pub fn w1_rows(maps: &WeightMaps) -> Vec<W1Row> {
     let mut rows = Vec::new();
@@ -411,7 +454,8 @@ pub fn cumulative_rows(ablation: &Ablation) -> Vec<CumulativeRow> {
 
 /// Writes every CSV of an inspection into `dir` (created if needed) and
 /// returns their paths: `CSV_FILES`, `TIME_CONSTANTS_CSV` where each unit
-/// has its own τ, and `WEIGHTS_REC_CSV` where the layer is recurrent.
+/// has its own τ, `WEIGHTS_REC_CSV` where the layer is recurrent and
+/// `SYNAPTIC_DELAYS_CSV` where the synapses have delays.
 pub fn write_csvs(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<PathBuf>> {
     let (hidden, maps, ablation) = (&ins.hidden, &ins.weights, &ins.ablation);
     create_dir(dir)?;
@@ -449,6 +493,10 @@ pub fn write_csvs(dir: &Path, cfg: &Config, ins: &Inspection) -> Result<Vec<Path
         files.push(path(WEIGHTS_REC_CSV));
         let rows = recurrent_rows(&maps.unit_order, w_rec);
         write_csv_rows(&files[files.len() - 1], rows)?;
+    }
+    if let Some(delays) = &maps.delays_ms {
+        files.push(path(SYNAPTIC_DELAYS_CSV));
+        write_csv_rows(&files[files.len() - 1], delay_rows(cfg, maps, delays))?;
     }
     Ok(files)
 }

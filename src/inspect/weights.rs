@@ -1,6 +1,7 @@
 //! The weights seen through the stimulus and the tuning: W1 per ear with
 //! fibres by phase delay, W2, and their product W1·W2; W_rec where the
-//! layer is recurrent, and the time constants where each unit has its own.
+//! layer is recurrent, the time constants where each unit has its own, and
+//! the synapses' delays where they have them.
 
 use anyhow::{ensure, Result};
 use tch::{Device, Tensor};
@@ -41,6 +42,9 @@ pub struct WeightMaps {
     /// Each unit's membrane time constant, ms, hidden units by index and
     /// readout units by class, where the network has its own per unit.
     pub tau_ms: Option<[Vec<f32>; 2]>,
+    /// `[ear][fibre][rank]` each W1 synapse's delay in whole steps, as ms,
+    /// left ear first, where the synapses have delays.
+    pub delays_ms: Option<[Vec<Vec<f32>>; 2]>,
 }
 
 /// The maps with hidden units in `unit_order` (for example
@@ -82,6 +86,17 @@ pub fn weight_maps(cfg: &Config, w: &Weights, unit_order: &[usize]) -> Result<We
         },
         tau_ms: match &w.tau {
             Some(tau) => Some([to_vec(&tau.hidden)?, to_vec(&tau.output)?]),
+            None => None,
+        },
+        delays_ms: match &w.delays {
+            Some(d) => {
+                let ms = d
+                    .whole_steps()?
+                    .f_to_kind(tch::Kind::Float)?
+                    .f_mul_scalar(cfg.stimulus.dt_ms)?
+                    .f_index_select(1, &order)?;
+                Some([ear(&ms, 0)?, ear(&ms, 1)?])
+            }
             None => None,
         },
     })

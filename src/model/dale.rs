@@ -13,6 +13,7 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tch::{Kind, Tensor};
 
+use super::delays::Delays;
 use super::readout::Gradients;
 use super::time_constants::TimeConstants;
 use super::weights::Weights;
@@ -72,6 +73,11 @@ impl DaleSigns {
                 .as_ref()
                 .map(|w| signed(w, &self.hidden))
                 .transpose()?,
+            // A synapse's delay does not depend on its sign.
+            delays: raw.delays.as_ref().map(|d| Delays {
+                steps: d.steps.shallow_clone(),
+                width: d.width,
+            }),
         })
     }
 
@@ -91,6 +97,7 @@ impl DaleSigns {
                 (Some(g), Some(w)) => Some(chain(g, w, &self.hidden)?),
                 _ => None,
             },
+            delays: effective.delays,
         })
     }
 

@@ -171,6 +171,8 @@ pub struct Gradients {
     pub tau: Option<TimeConstants>,
     /// Of the recurrent weights, where the layer is recurrent.
     pub w_rec: Option<Tensor>,
+    /// Of the delays (in steps), where the input synapses have them.
+    pub delays: Option<Tensor>,
 }
 
 impl Gradients {
@@ -181,6 +183,7 @@ impl Gradients {
             .into_iter()
             .chain(taus)
             .chain(self.w_rec)
+            .chain(self.delays)
             .collect()
     }
 }

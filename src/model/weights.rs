@@ -1,11 +1,13 @@
 //! The trained parameters: W1 from the input fibres to the hidden LIF
 //! layer, W2 from the hidden spikes to the readout, W_rec from the hidden
-//! spikes back to the hidden layer where it is recurrent, and, where the
-//! config gives each unit its own, the units' time constants.
+//! spikes back to the hidden layer where it is recurrent, where the config
+//! gives each unit its own, the units' time constants, and where the input
+//! synapses have them, their delays.
 
 use anyhow::{ensure, Result};
 use tch::{Device, Kind, Tensor};
 
+use super::delays::{self, Delays};
 use super::time_constants::{self, TimeConstants};
 use crate::config::{Config, Switch};
 use crate::host;
@@ -23,10 +25,19 @@ pub struct Weights {
     /// `(num_hidden, num_hidden)`, from the unit that spiked (row) to the
     /// unit it drives (column), where the layer is recurrent.
     pub w_rec: Option<Tensor>,
+    /// The delay of each W1 synapse, where the config has them.
+    pub delays: Option<Delays>,
 }
 
 /// The names the parameters are saved under, in `Weights::named`'s order.
-pub const NAMES: [&str; 5] = ["W1", "W2", "tau_hidden_ms", "tau_output_ms", "W_rec"];
+pub const NAMES: [&str; 6] = [
+    "W1",
+    "W2",
+    "tau_hidden_ms",
+    "tau_output_ms",
+    "W_rec",
+    "delay_steps",
+];
 
 /// Whether this config's hidden layer is recurrent.
 pub fn recurrent(cfg: &Config) -> bool {
@@ -35,13 +46,15 @@ pub fn recurrent(cfg: &Config) -> bool {
 
 impl Weights {
     /// Every parameter by the name it is saved under, in a fixed order:
-    /// W1, W2, the time constants and W_rec, those the network has.
+    /// W1, W2, the time constants, W_rec and the delays, those the network
+    /// has.
     pub fn named(&self) -> Vec<(&'static str, &Tensor)> {
         let mut named = vec![(NAMES[0], &self.w1), (NAMES[1], &self.w2)];
         if let Some(t) = &self.tau {
             named.extend([(NAMES[2], &t.hidden), (NAMES[3], &t.output)]);
         }
         named.extend(self.w_rec.iter().map(|w| (NAMES[4], w)));
+        named.extend(self.delays.iter().map(|d| (NAMES[5], &d.steps)));
         named
     }
 
@@ -60,14 +73,15 @@ impl Weights {
             all.extend([&mut t.hidden, &mut t.output]);
         }
         all.extend(self.w_rec.as_mut());
+        all.extend(self.delays.as_mut().map(|d| &mut d.steps));
         all.retain(|t| t.requires_grad());
         all
     }
 
     /// The parameters from tensors found by name (`find`), for `cfg`: the
     /// time constants where it gives each unit its own, W_rec where it is
-    /// recurrent. Checked like
-    /// `check_shapes`.
+    /// recurrent, the delays (rounded to whole steps) where it has them.
+    /// Checked like `check_shapes`.
     pub fn from_named(
         cfg: &Config,
         mut find: impl FnMut(&str) -> Result<Tensor>,
@@ -84,6 +98,10 @@ impl Weights {
             w2: find(NAMES[1])?,
             tau,
             w_rec: recurrent(cfg).then(|| find(NAMES[4])).transpose()?,
+            delays: delays::delayed(cfg)
+                .then(|| find(NAMES[5]))
+                .transpose()?
+                .map(|steps| Delays { steps, width: None }),
         };
         w.check_shapes(cfg)?;
         Ok(w)
@@ -103,6 +121,13 @@ impl Weights {
                 }),
             },
             w_rec: self.w_rec.as_ref().map(copy).transpose()?,
+            delays: match &self.delays {
+                None => None,
+                Some(d) => Some(Delays {
+                    steps: copy(&d.steps)?,
+                    width: d.width,
+                }),
+            },
         })
     }
 
@@ -113,6 +138,10 @@ impl Weights {
             w2: self.w2.set_requires_grad(true),
             tau: self.tau.map(|t| t.trained_if(cfg)),
             w_rec: self.w_rec.map(|w| w.set_requires_grad(true)),
+            delays: self.delays.map(|d| Delays {
+                steps: d.steps.set_requires_grad(true),
+                width: d.width,
+            }),
         }
     }
 
@@ -150,6 +179,7 @@ impl Weights {
             self.w2.kind()
         );
         self.check_recurrent(cfg)?;
+        self.check_delays(cfg)?;
         match (&self.tau, time_constants::per_unit(cfg)) {
             (Some(tau), true) => tau.check(cfg),
             (None, false) => Ok(()),
@@ -164,6 +194,19 @@ impl Weights {
 }
 
 impl Weights {
+    fn check_delays(&self, cfg: &Config) -> Result<()> {
+        match (&self.delays, delays::delayed(cfg)) {
+            (Some(d), true) => d.check(cfg),
+            (None, false) => Ok(()),
+            (Some(_), false) => anyhow::bail!(
+                "the weights hold synaptic delays but the config has none; set `max-delay-ms` as the run did"
+            ),
+            (None, true) => anyhow::bail!(
+                "the config's input synapses have delays (`max-delay-ms` above 0) but the weights hold no delay_steps"
+            ),
+        }
+    }
+
     fn check_recurrent(&self, cfg: &Config) -> Result<()> {
         let n = cfg.network.num_hidden as i64;
         match (&self.w_rec, recurrent(cfg)) {
@@ -198,7 +241,8 @@ pub fn torch_fan_in(shape: &[i64]) -> i64 {
 /// default generator: the notebook's `init_weight_matrices`; W_rec, where
 /// the layer is recurrent, after them the same way (so a recurrent run's
 /// batch orders differ from a feed-forward one's); per-unit time
-/// constants, where the config has them, come from a stream of their own. Both forms draw
+/// constants and delays, where the config has them, come from streams of
+/// their own. Both forms draw
 /// the same 32-bit words from the generator, one per weight, so what comes
 /// after (the batch orders) is the same. `Libtorch` leaves the arithmetic to
 /// `uniform_`, whose result depends on ATen's vector level (its AVX2 and
@@ -242,6 +286,7 @@ pub fn init_weight_matrices(
         w2,
         tau: TimeConstants::initial(cfg, device)?,
         w_rec: recurrent(cfg).then(|| init(hidden, hidden)).transpose()?,
+        delays: Delays::initial(cfg, device)?,
     })
 }
 

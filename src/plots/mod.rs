@@ -48,7 +48,7 @@ pub use raster::{stimulus_raster, RasterPanel, MAX_RASTER_PANELS};
 pub use rates::{rates_figure, RatesFigure};
 pub use sweep::{sweep_figure, ErrorBarSeries, ReferenceLine};
 pub use tuning::{tuning_grid, TuningGrid, TuningPanel};
-pub use weights::{weight_heatmaps, WeightHeatmaps, WeightPanel};
+pub use weights::{weight_heatmaps, Colours, WeightHeatmaps, WeightPanel};
 
 /// A figure drawable on any plotters backend, so one piece of drawing code
 /// yields both the PNG and the SVG.

@@ -1,6 +1,7 @@
 //! Weight matrices as heatmaps: one or more panels side by side on one
-//! diverging colour scale, symmetric about 0, with its colour bar, so that
-//! panels (the two ears) compare and signs read at a glance.
+//! colour scale with its colour bar, so that panels (the two ears) compare:
+//! diverging and symmetric about 0 for weights, so that signs read at a
+//! glance, or viridis from 0 for what cannot be negative (delays).
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -33,7 +34,33 @@ pub struct WeightHeatmaps<'a> {
     pub panels: &'a [WeightPanel<'a>],
     /// The colour bar's label.
     pub colour_label: &'a str,
+    pub colours: Colours,
     pub size: (u32, u32),
+}
+
+/// How values map to colours, up to the largest |value|.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Colours {
+    /// Diverging, symmetric about 0.
+    Signed,
+    /// Viridis from 0 (for values that are never negative).
+    FromZero,
+}
+
+impl Colours {
+    fn range(self, scale: f64) -> Range<f64> {
+        match self {
+            Colours::Signed => -scale..scale,
+            Colours::FromZero => 0.0..scale,
+        }
+    }
+
+    fn of(self, v: f64, scale: f64) -> RGBColor {
+        match self {
+            Colours::Signed => diverging(v / scale),
+            Colours::FromZero => ViridisRGB.get_color_normalized(v, 0.0, scale),
+        }
+    }
 }
 
 pub fn weight_heatmaps(fig: &WeightHeatmaps, stem: &Path) -> Result<Vec<PathBuf>> {
@@ -79,7 +106,7 @@ impl Figure for WeightHeatmaps<'_> {
         let cells = maps.split_evenly((1, self.panels.len()));
         let mut image_rows = 0..0;
         for (panel, cell) in self.panels.iter().zip(&cells) {
-            image_rows = draw_panel(cell, panel, scale)?;
+            image_rows = draw_panel(cell, panel, |v| self.colours.of(v, scale))?;
         }
         let bar_rows = bar.get_pixel_range().1;
         draw_colour_bar(
@@ -88,9 +115,9 @@ impl Figure for WeightHeatmaps<'_> {
                 (image_rows.start - bar_rows.start).max(0) as u32,
                 (bar_rows.end - image_rows.end).max(0) as u32,
             ),
-            -scale..scale,
+            self.colours.range(scale),
             self.colour_label,
-            |v| diverging(v / scale),
+            |v| self.colours.of(v, scale),
         )
     }
 }
@@ -99,7 +126,7 @@ impl Figure for WeightHeatmaps<'_> {
 fn draw_panel<DB: DrawingBackend>(
     cell: &DrawingArea<DB, Shift>,
     p: &WeightPanel,
-    scale: f64,
+    colour: impl Fn(f64) -> RGBColor,
 ) -> Result<Range<i32>>
 where
     DB::ErrorType: 'static,
@@ -119,7 +146,7 @@ where
     let rows = p.values.len();
     // The image's row 0 is at the top; the matrix's row 0 at the bottom.
     draw_cells(&chart, (rows, p.values[0].len()), |r, c| {
-        diverging(p.values[rows - 1 - r][c] as f64 / scale)
+        colour(p.values[rows - 1 - r][c] as f64)
     })?;
     for &x in p.x_dividers {
         let (y0, y1) = (p.y_range.start, p.y_range.end);

@@ -229,6 +229,7 @@ fn reference_weights(r: &Reference) -> Weights {
         w2: r.tensor("w2_init").copy().set_requires_grad(true),
         tau: None,
         w_rec: None,
+        delays: None,
     }
 }
 

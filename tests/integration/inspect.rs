@@ -109,6 +109,7 @@ fn hand_built() -> (Config, Weights, Dataset) {
         w2: Tensor::from_slice(&w2).view([3, 4]),
         tau: None,
         w_rec: None,
+        delays: None,
     };
     let data = Dataset {
         ipd: Tensor::from_slice(&ipd),

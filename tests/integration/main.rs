@@ -6,6 +6,7 @@ mod common;
 
 mod cli;
 mod crosscheck;
+mod delays;
 mod engines_agree;
 mod ideal;
 mod inspect;

@@ -123,6 +123,7 @@ fn dale_signs_are_random_per_seed_and_kept_through_training() {
         w2: w2.abs() * &signs.hidden,
         tau: None,
         w_rec: None,
+        delays: None,
     };
     let scores = reference::evaluate(&spikes, &through_abs, &cfg)
         .unwrap()
@@ -226,6 +227,7 @@ fn a_recurrent_weight_passes_a_spike_on_with_the_inputs_lag() {
             w2: Tensor::zeros([2, 12], (Kind::Float, Device::Cpu)),
             tau: None,
             w_rec: Some(Tensor::from_slice(&w_rec).view([2, 2])),
+            delays: None,
         };
         let s = reference::hidden_layer(&input, &w, &cfg).unwrap().spikes;
         let s = snnloc::host::rows::<f32>(&s.get(0).tr()).unwrap();

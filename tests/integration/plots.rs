@@ -12,7 +12,7 @@ use snnloc::inspect::{inspect, write_figures};
 use snnloc::output::write_atomically;
 use snnloc::plots::{
     analysis_figure, loss_curve, stimulus_raster, sweep_figure, tuning_grid, weight_heatmaps,
-    AnalysisFigure, ErrorBarSeries, RasterPanel, ReferenceLine, TuningGrid, TuningPanel,
+    AnalysisFigure, Colours, ErrorBarSeries, RasterPanel, ReferenceLine, TuningGrid, TuningPanel,
     WeightHeatmaps, WeightPanel,
 };
 use tch::Device;
@@ -355,6 +355,7 @@ fn inspect_figures_refuse_bad_shapes() {
             x_dividers: &[],
         }],
         colour_label: "w",
+        colours: Colours::Signed,
         size: (400, 300),
     };
     assert!(weight_heatmaps(&maps, &dir.join("ragged")).is_err());

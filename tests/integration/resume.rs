@@ -72,6 +72,8 @@ fn a_killed_train_resumes_to_the_numbers_of_one_never_interrupted() {
         "5",
         "--recurrent",
         "on",
+        "--max-delay-ms",
+        "3",
     ];
     for (engine, extra) in [
         ("fused", &[][..]),

@@ -68,8 +68,8 @@ struct Dims {
 
 fn forward(spikes: &Spikes, w: &Weights, cfg: &Config, workers: &Workers) -> Result<Trace> {
     ensure!(
-        w.w_rec.is_none(),
-        "the fused engine has no recurrent layer; the reference engine runs it"
+        w.w_rec.is_none() && w.delays.is_none(),
+        "the fused engine has no recurrent layer and no synaptic delays; the reference engine runs them"
     );
     let [batch, steps, inputs] = spikes.shape()?;
     ensure!(
@@ -311,6 +311,7 @@ pub fn loss_and_gradients(
         w2: from_readout.grad_w2,
         tau,
         w_rec: None,
+        delays: None,
     })
 }
 
