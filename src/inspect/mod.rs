@@ -14,6 +14,7 @@
 mod ablation;
 mod activity;
 mod compare;
+pub mod delay_rows;
 pub mod figures;
 mod forward;
 pub mod ideal_rows;
