@@ -247,6 +247,12 @@ impl Config {
         (self.duration() / self.dt()).round() as usize
     }
 
+    /// The longest synaptic delay in whole steps (a whole number; 0 where
+    /// the synapses have none): `max-delay-ms` rounded to steps of `dt-ms`.
+    pub fn max_delay_steps(&self) -> f64 {
+        (self.network.max_delay_ms / self.stimulus.dt_ms).round()
+    }
+
     pub fn input_size(&self) -> usize {
         2 * self.stimulus.anf_per_ear
     }
@@ -349,13 +355,13 @@ impl Config {
     }
 
     /// A delay range of at least one whole step and shorter than the
-    /// stimulus (`model::delays::max_steps` rounds it to steps).
+    /// stimulus.
     fn check_delays(&self) -> Result<()> {
         let max = self.network.max_delay_ms;
         if max == 0.0 {
             return Ok(());
         }
-        let steps = (max / self.stimulus.dt_ms).round();
+        let steps = self.max_delay_steps();
         if steps < 1.0 || steps >= self.duration_steps() as f64 {
             bail!(
                 "`max-delay-ms` {} with `dt-ms` {} gives delays of up to {} steps; give at least one step (`dt-ms`) and less than `duration-ms`, or 0 for no delays",
@@ -413,7 +419,7 @@ impl Config {
         // Delays unfold each batch's spikes over the delay steps (twice, as
         // libtorch copies the windows to multiply them) and spread W1 over
         // them, with its gradient.
-        let taps = (self.network.max_delay_ms / self.stimulus.dt_ms).round() + 1.0;
+        let taps = self.max_delay_steps() + 1.0;
         let (delay_windows, delay_kernel) = match self.network.max_delay_ms > 0.0 {
             true => (2.0 * inputs * taps, 3.0 * inputs * hidden * taps),
             false => (0.0, 0.0),

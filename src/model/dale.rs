@@ -13,7 +13,6 @@ use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use tch::{Kind, Tensor};
 
-use super::delays::Delays;
 use super::readout::Gradients;
 use super::time_constants::TimeConstants;
 use super::weights::Weights;
@@ -74,10 +73,10 @@ impl DaleSigns {
                 .map(|w| signed(w, &self.hidden))
                 .transpose()?,
             // A synapse's delay does not depend on its sign.
-            delays: raw.delays.as_ref().map(|d| Delays {
-                steps: d.steps.shallow_clone(),
-                width: d.width,
-            }),
+            delays: raw
+                .delays
+                .as_ref()
+                .map(|d| d.with_steps(d.steps.shallow_clone())),
         })
     }
 

@@ -42,7 +42,7 @@ pub struct Delays {
 
 /// The longest delay in whole steps; 0 where the config has no delays.
 pub fn max_steps(cfg: &Config) -> i64 {
-    (cfg.network.max_delay_ms / cfg.stimulus.dt_ms).round() as i64
+    cfg.max_delay_steps() as i64
 }
 
 /// Whether this config's input synapses have delays.
@@ -82,6 +82,14 @@ impl Delays {
             steps,
             width: Some(width_in_epoch(cfg, 1)),
         }))
+    }
+
+    /// The same width over other delays (a copy, a leaf of another graph).
+    pub fn with_steps(&self, steps: Tensor) -> Delays {
+        Delays {
+            steps,
+            width: self.width,
+        }
     }
 
     /// Checks the shape and the range against a config.
@@ -185,10 +193,7 @@ pub fn gradients_from_current(
 ) -> Result<(Tensor, Tensor)> {
     tch::with_grad(|| {
         let w1 = w1.f_detach()?.set_requires_grad(true);
-        let leaves = Delays {
-            steps: delays.steps.f_detach()?.set_requires_grad(true),
-            width: delays.width,
-        };
+        let leaves = delays.with_steps(delays.steps.f_detach()?.set_requires_grad(true));
         let normal = of_current.f_abs()?.f_ge(f64::from(f32::MIN_POSITIVE))?;
         let current = delayed_current(input_spikes, &w1, &leaves, max)?;
         let through = current

@@ -123,10 +123,7 @@ impl Weights {
             w_rec: self.w_rec.as_ref().map(copy).transpose()?,
             delays: match &self.delays {
                 None => None,
-                Some(d) => Some(Delays {
-                    steps: copy(&d.steps)?,
-                    width: d.width,
-                }),
+                Some(d) => Some(d.with_steps(copy(&d.steps)?)),
             },
         })
     }
@@ -138,10 +135,9 @@ impl Weights {
             w2: self.w2.set_requires_grad(true),
             tau: self.tau.map(|t| t.trained_if(cfg)),
             w_rec: self.w_rec.map(|w| w.set_requires_grad(true)),
-            delays: self.delays.map(|d| Delays {
-                steps: d.steps.set_requires_grad(true),
-                width: d.width,
-            }),
+            delays: self
+                .delays
+                .map(|d| d.with_steps(d.steps.shallow_clone().set_requires_grad(true))),
         }
     }
 
