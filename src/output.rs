@@ -219,7 +219,7 @@ pub fn load_weights(path: &Path, cfg: &Config, device: Device) -> Result<Weights
     let find = |name: &str| -> Result<Tensor> {
         let (_, t) = tensors.iter().find(|(n, _)| n == name).with_context(|| {
             format!(
-                "`weights` {}: no tensor named {name} (expected W1, W2, with per-unit time constants tau_hidden_ms and tau_output_ms, and with a recurrent layer W_rec)",
+                "`weights` {}: no tensor named {name} (expected W1, W2, with per-unit time constants tau_hidden_ms and tau_output_ms, with a recurrent layer W_rec, and with delays delay_steps)",
                 path.display()
             )
         })?;
