@@ -13,7 +13,9 @@ use super::runtime::set_threads;
 use super::{IdealArgs, InspectArgs};
 use snnloc::config::{Config, PhaseOffset};
 use snnloc::experiment::test_set;
-use snnloc::ideal::{check_ideal, ideal_limits, IdealLimits, IdealResult, DEFAULT_PHASE_POINTS};
+use snnloc::ideal::{
+    check_ideal, ideal_limits, offset_window_steps, IdealLimits, IdealResult, DEFAULT_PHASE_POINTS,
+};
 use snnloc::inspect::ideal_rows::summary_rows;
 use snnloc::inspect::tables::IDEAL_SUMMARY_CSV;
 use snnloc::inspect::{inspect, write_csvs, write_figures, Inspection};
@@ -140,11 +142,17 @@ pub fn ideal(args: &IdealArgs) -> Result<()> {
     let cfg = args.config.resolve()?;
     set_threads(args.cpu.threads)?;
     check_ideal(&cfg)?;
+    if let Some(window_ms) = args.offset_window_ms {
+        offset_window_steps(&cfg, window_ms)?;
+    }
     if let Some(out) = &args.out {
         output::prepare_dir(out)?;
     }
     let data = test_set(&cfg, Device::Cpu)?;
-    let limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS)?;
+    let mut limits = ideal_limits(&cfg, &data, DEFAULT_PHASE_POINTS)?;
+    if let Some(window_ms) = args.offset_window_ms {
+        limits = limits.with_offset_window(&cfg, &data, window_ms)?;
+    }
     if !args.cpu.quiet {
         say!(
             "Ideal observer on the test set of seed {} ({} samples, {}):",
@@ -177,6 +185,12 @@ fn print_ideal(limits: &IdealLimits) -> Result<()> {
                 offset.to_degrees()
             ),
             known,
+        )?;
+    }
+    if let Some((window_ms, r)) = &limits.offset_window {
+        print_observer(
+            &format!("Ideal observer that forgets the offset after every {window_ms} ms"),
+            r,
         )?;
     }
     Ok(())

@@ -71,6 +71,9 @@ pub struct IdealArgs {
     /// The stimulus and data options; the test set is the one `snnloc train` draws for --seed
     #[command(flatten)]
     pub config: ConfigArgs,
+    /// Also the observer that forgets the phase offset between windows of this width, marginalising it afresh in each (whole steps, from one step to the duration): how much of the limit rests on holding one phase reference over the whole stimulus, ms
+    #[arg(long, value_name = "MS")]
+    pub offset_window_ms: Option<f64>,
     /// Folder for ideal_summary.csv (nothing is written without it)
     #[arg(long)]
     pub out: Option<PathBuf>,

@@ -11,10 +11,14 @@ use crate::labels::{class_ipd_deg, degrees, Score};
 /// `ideal_summary.csv`: one classifier on the whole data set.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassifierRow {
-    /// `network`, `ideal` (offset marginalised) or `ideal-known-offset`.
+    /// `network`, `ideal` (offset marginalised), `ideal-known-offset` or
+    /// `ideal-offset-window` (offset marginalised afresh in each window).
     pub classifier: &'static str,
     /// The offset the observer was given.
     pub offset_deg: Option<f64>,
+    /// The width of the windows between which the observer forgets the
+    /// offset.
+    pub offset_window_ms: Option<f64>,
     pub n_samples: usize,
     pub accuracy_pct: f64,
     pub abs_error_deg: f64,
@@ -80,6 +84,7 @@ pub fn summary_rows(ideal: &IdealLimits, network: Option<&Comparison>) -> Vec<Cl
     let row = |classifier, score: Score| ClassifierRow {
         classifier,
         offset_deg: None,
+        offset_window_ms: None,
         n_samples: n,
         accuracy_pct: score.accuracy_pct,
         abs_error_deg: score.abs_error_deg,
@@ -114,6 +119,12 @@ pub fn summary_rows(ideal: &IdealLimits, network: Option<&Comparison>) -> Vec<Cl
     if let Some((offset, r)) = &ideal.known_offset {
         let a = network.and_then(|c| c.known_offset_agreement.as_ref());
         rows.push(observer("ideal-known-offset", Some(*offset), r, a));
+    }
+    if let Some((window_ms, r)) = &ideal.offset_window {
+        rows.push(ClassifierRow {
+            offset_window_ms: Some(*window_ms),
+            ..observer("ideal-offset-window", None, r, None)
+        });
     }
     rows
 }

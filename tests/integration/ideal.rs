@@ -110,6 +110,80 @@ fn ideal_posterior_peaks_at_the_true_ipd_without_noise() {
     }
 }
 
+/// Expected spikes (no noise) of IPDs in degrees, the phase offset drawn
+/// afresh every `window` steps: offset k·1.3 + 0.4 in window k.
+fn jumping_offsets(cfg: &Config, ipds: &[f64], window: usize) -> Dataset {
+    let row = 2 * cfg.stimulus.anf_per_ear;
+    let spikes: Vec<f32> = ipds
+        .iter()
+        .flat_map(|&ipd| {
+            (0..cfg.duration_steps()).flat_map(move |t| {
+                let offset = (t / window) as f64 * 1.3 + 0.4;
+                let p = firing_probabilities(cfg, ipd.to_radians(), offset);
+                p[t * row..(t + 1) * row].to_vec()
+            })
+        })
+        .map(|p| p as f32)
+        .collect();
+    let ipd: Vec<f32> = ipds.iter().map(|d| d.to_radians() as f32).collect();
+    let shape = [ipds.len() as i64, cfg.duration_steps() as i64, row as i64];
+    Dataset {
+        ipd: Tensor::from_slice(&ipd),
+        spikes: Tensor::from_slice(&spikes).view(shape),
+    }
+}
+
+#[test]
+fn an_offset_window_of_the_whole_stimulus_is_the_ideal_observer() {
+    let cfg = per_sample(small());
+    let data = draw(&cfg, 64);
+    let whole = IdealOptions {
+        offset: OffsetKnowledge::UnknownPerWindow(cfg.duration_steps()),
+        ..Default::default()
+    };
+    let windowed = ideal_observer(&cfg, &data, &whole).unwrap();
+    let ideal = ideal_observer(&cfg, &data, &IdealOptions::default()).unwrap();
+    assert_eq!(windowed.posterior, ideal.posterior);
+    assert_eq!(windowed.median_ipd, ideal.median_ipd);
+    assert!(ideal_observer(
+        &cfg,
+        &data,
+        &IdealOptions {
+            offset: OffsetKnowledge::UnknownPerWindow(0),
+            ..whole
+        }
+    )
+    .is_err());
+}
+
+#[test]
+fn forgetting_the_offset_between_windows_finds_the_ipd_where_the_offset_jumps_between_them() {
+    // Each window's likelihood peaks at its own offset and the true IPD:
+    // the observer that marginalises each window apart finds the IPD; the
+    // one that assumes one offset for the whole stimulus is misled.
+    let cfg = Config::default();
+    let ipds = [-67.0, -37.3, 7.0, 22.5, 52.0, 82.0];
+    let data = jumping_offsets(&cfg, &ipds, 10);
+    let forgetful = IdealOptions {
+        offset: OffsetKnowledge::UnknownPerWindow(10),
+        ..Default::default()
+    };
+    let windowed = ideal_observer(&cfg, &data, &forgetful).unwrap();
+    let ideal = ideal_observer(&cfg, &data, &IdealOptions::default()).unwrap();
+    let (mut windowed_error, mut ideal_error) = (0.0, 0.0);
+    for (i, &ipd) in ipds.iter().enumerate() {
+        let map = windowed.map_ipd[i].to_degrees();
+        assert!((map - ipd).abs() < 0.5, "MAP {map}° for IPD {ipd}°");
+        assert_eq!(windowed.predicted[i], ((ipd + 90.0) / 15.0) as usize);
+        windowed_error += (map - ipd).abs();
+        ideal_error += (ideal.map_ipd[i].to_degrees() - ipd).abs();
+    }
+    assert!(
+        ideal_error > 10.0 * windowed_error,
+        "{ideal_error} vs {windowed_error}"
+    );
+}
+
 #[test]
 fn ideal_observer_does_not_change_on_a_finer_grid() {
     let cfg = per_sample(small());
@@ -267,6 +341,28 @@ fn ideal_command_prints_both_observers_and_writes_them() {
         .map(|r| r.unwrap()[0].to_string())
         .collect();
     assert_eq!(observers, ["ideal", "ideal-known-offset"]);
+
+    let windowed = ["ideal", "--offset-window-ms", "5", "--out", d];
+    let out = crate::common::snnloc(&[&windowed[..], &small[..]].concat());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("forgets the offset after every 5 ms"),
+        "{stdout}"
+    );
+    let mut reader = csv::Reader::from_path(dir.join(IDEAL_SUMMARY_CSV)).unwrap();
+    let last = reader.records().last().unwrap().unwrap();
+    assert_eq!((&last[0], &last[2]), ("ideal-offset-window", "5.0"));
+    for width in ["0.4", "101", "nan"] {
+        crate::common::assert_one_line_error(
+            &["ideal", "--offset-window-ms", width],
+            "--offset-window-ms",
+        );
+    }
 
     let per_sample = ["ideal", "--phase-offset", "per-sample", "-q"];
     let out = crate::common::snnloc(&[&per_sample[..], &small[..]].concat());

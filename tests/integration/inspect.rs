@@ -212,7 +212,7 @@ fn expected_csvs() -> [(&'static str, &'static str, usize); 12] {
     let activity = "sample,ipd_deg,true_class,predicted_class,step,time_ms,unit,membrane,spike";
     let single = "unit,importance_rank,accuracy_pct,accuracy_lost_pct,abs_error_deg,\
                   abs_error_gained_deg,midpoint_error_deg,decoded_error_deg";
-    let summary = "classifier,offset_deg,n_samples,accuracy_pct,abs_error_deg,midpoint_error_deg,\
+    let summary = "classifier,offset_deg,offset_window_ms,n_samples,accuracy_pct,abs_error_deg,midpoint_error_deg,\
                    decoded_error_deg,map_ipd_rms_deg,right_where_network_wrong,\
                    wrong_where_network_right,phase_points,seconds";
     let classes = "class,class_ipd_deg,n_samples,network_accuracy_pct,ideal_accuracy_pct,\

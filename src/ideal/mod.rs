@@ -39,8 +39,11 @@ use tch::{Device, Kind, Tensor};
 
 use crate::config::{Config, PhaseOffset};
 use crate::host::rows;
-use crate::labels::{bin_median, degrees, labelled_ipds, Score};
-use crate::stimulus::{firing_probabilities, Dataset};
+use crate::labels::{degrees, labelled_ipds, Score};
+use crate::stimulus::Dataset;
+
+mod grid;
+use grid::{ear, max, EarTable, Grid, Window};
 
 /// Phase grid points by default: a 1° grid.
 pub const DEFAULT_PHASE_POINTS: usize = 360;
@@ -71,6 +74,12 @@ pub enum OffsetKnowledge {
     /// per-sample offsets, and for any observer that does not know a data
     /// set's shared offset.
     Unknown,
+    /// Uniform and drawn afresh for every window of this many steps (the
+    /// last window may be shorter), marginalised window by window: the
+    /// observer that holds no phase reference from one window to the next.
+    /// It measures how much of the limit rests on pooling one offset over
+    /// the whole stimulus; the window of the whole stimulus is `Unknown`.
+    UnknownPerWindow(usize),
     /// This offset (radians) for every sample: with per-call offsets, the
     /// data set's own, which makes the observer an upper bound.
     Known(f64),
@@ -132,30 +141,14 @@ pub fn ideal_observer(cfg: &Config, data: &Dataset, options: &IdealOptions) -> R
         want[0],
         want[1]
     );
-    let grid = Grid::new(cfg, options.phase_points)?;
-    let (left, right) = match options.offset {
-        OffsetKnowledge::Unknown => (
-            Some(EarTable::new(cfg, &grid.phases(0.0))?),
-            EarTable::new(cfg, &grid.phases(grid.step / 2.0 - PI / 2.0))?,
-        ),
-        OffsetKnowledge::Known(offset) => (None, EarTable::new(cfg, &grid.ipds(offset))?),
-    };
+    let tables = Tables::new(cfg, options)?;
+    let grid = &tables.grid;
     let n = ipd.len() as i64;
     let (mut predicted, mut posterior, mut map_ipd) = (Vec::new(), Vec::new(), Vec::new());
     let mut median_ipd = Vec::new();
     for start in (0..n).step_by(CHUNK as usize) {
         let part = spikes.f_narrow(0, start, CHUNK.min(n - start))?;
-        let right = rows::<f64>(&right.log_likelihood(&ear(cfg, &part, 1)?)?)?;
-        let log_ipd: Vec<Vec<f64>> = match &left {
-            Some(left) => {
-                let left = rows::<f64>(&left.log_likelihood(&ear(cfg, &part, 0)?)?)?;
-                left.par_iter()
-                    .zip(&right)
-                    .map(|(l, r)| grid.marginalise(l, r))
-                    .collect()
-            }
-            None => right,
-        };
+        let log_ipd = tables.log_posterior(cfg, &part)?;
         for (i, row) in log_ipd.iter().enumerate() {
             let classes = grid.class_posterior(row).with_context(|| {
                 format!(
@@ -228,6 +221,9 @@ pub struct IdealLimits {
     /// With per-call offsets: the estimated shared offset (radians) and the
     /// observer that knows it, an upper bound for any network.
     pub known_offset: Option<(f64, IdealResult)>,
+    /// Where asked for (`with_offset_window`): the width of the windows
+    /// (ms) and the observer that forgets the offset between them.
+    pub offset_window: Option<(f64, IdealResult)>,
 }
 
 /// The ideal observer on `data`, and for a per-call config also the one
@@ -251,215 +247,116 @@ pub fn ideal_limits(cfg: &Config, data: &Dataset, phase_points: usize) -> Result
     Ok(IdealLimits {
         unknown_offset: ideal_observer(cfg, data, &unknown)?,
         known_offset,
+        offset_window: None,
     })
 }
 
-/// The phase and IPD grids.
-struct Grid {
-    points: usize,
-    step: f64,
-    num_classes: usize,
-}
-
-impl Grid {
-    /// At least `at_least` points, and a step of at most `RESOLUTION`
-    /// times the likelihood's width in φ at a fixed IPD, 1/sqrt(2·I) for
-    /// I the Fisher information of one ear about the phase.
-    fn new(cfg: &Config, at_least: usize) -> Result<Grid> {
-        let unit = 2 * cfg.data.num_classes;
-        let resolved = (2.0 * PI * (2.0 * phase_information(cfg)).sqrt() / RESOLUTION).ceil();
-        let points = at_least.max(resolved as usize).max(1).div_ceil(unit) * unit;
-        let elements = points * cfg.duration_steps() * cfg.stimulus.anf_per_ear;
-        ensure!(
-            elements <= TABLE_ELEMENTS,
-            "the ideal observer's likelihood table would hold {elements} values \
-             (phase points {points} x steps x anf-per-ear), more than {TABLE_ELEMENTS}; \
-             shorten the stimulus or use fewer fibres"
-        );
-        Ok(Grid {
-            points,
-            step: 2.0 * PI / points as f64,
-            num_classes: cfg.data.num_classes,
-        })
-    }
-
-    /// IPD cells in (−π/2, π/2).
-    fn ipd_points(&self) -> usize {
-        self.points / 2
-    }
-
-    /// IPD cells computed: those in range and one beyond each end, which
-    /// the class masses' end corrections and the MAP's parabola read.
-    fn cells(&self) -> usize {
-        self.ipd_points() + 2
-    }
-
-    fn phases(&self, shift: f64) -> Vec<f64> {
-        (0..self.points)
-            .map(|g| g as f64 * self.step + shift)
-            .collect()
-    }
-
-    /// The IPD of each computed cell (midpoints), plus `shift`.
-    fn ipds(&self, shift: f64) -> Vec<f64> {
-        (0..self.cells())
-            .map(|i| (i as f64 - 0.5) * self.step - PI / 2.0 + shift)
-            .collect()
-    }
-
-    /// log Σ_g exp(L_left[g] + L_right[(g + j) mod G]) for every computed
-    /// IPD cell j (cell i is j = i − 1), from both ears' log-likelihoods on
-    /// their grids. The exponential factorises: with a = exp(L_left − max)
-    /// and b = exp(L_right − max), each term is a[g]·b[g+j] times both
-    /// maxima, so the sum over g is a dot product of positive numbers (a
-    /// circular cross-correlation), exact to rounding with no exp inside.
-    /// Terms over ~700 nats below both maxima underflow to 0; they carry no
-    /// posterior mass.
-    fn marginalise(&self, left: &[f64], right: &[f64]) -> Vec<f64> {
-        let (ml, mr) = (max(left), max(right));
-        let a: Vec<f64> = left.iter().map(|l| (l - ml).exp()).collect();
-        let b: Vec<f64> = right.iter().chain(right).map(|r| (r - mr).exp()).collect();
-        (0..self.cells())
-            .map(|i| {
-                let start = (i + self.points - 1) % self.points;
-                let shifted = &b[start..start + self.points];
-                let dot: f64 = a.iter().zip(shifted).map(|(x, y)| x * y).sum();
-                dot.ln() + ml + mr
-            })
-            .collect()
-    }
-
-    /// Posterior probability of each class from the computed cells'
-    /// log-posteriors; None when no cell has a finite one. A class's mass
-    /// is the midpoint rule over its cells plus the Euler–Maclaurin end
-    /// correction Δ²/24·(f′(b) − f′(a)), with the density's slope at each
-    /// class edge from the two cells around it. The correction matters for
-    /// samples near a class edge, where the posterior is steepest: without
-    /// it a 1° grid misplaces up to ~0.5% of their mass.
-    fn class_posterior(&self, log_ipd: &[f64]) -> Option<Vec<f64>> {
-        let top = max(log_ipd);
-        if !top.is_finite() {
-            return None;
-        }
-        let f: Vec<f64> = log_ipd.iter().map(|l| (l - top).exp()).collect();
-        let per_class = self.ipd_points() / self.num_classes;
-        let mass: Vec<f64> = (0..self.num_classes)
-            .map(|c| {
-                let (first, end) = (1 + c * per_class, 1 + (c + 1) * per_class);
-                let sum: f64 = f[first..end].iter().sum();
-                let slopes = (f[end] - f[end - 1]) - (f[first] - f[first - 1]);
-                (sum + slopes / 24.0).max(0.0)
-            })
-            .collect();
-        let total: f64 = mass.iter().sum();
-        Some(mass.iter().map(|m| m / total).collect())
-    }
-
-    /// The MAP IPD in (−π/2, π/2) from the computed cells' log-posteriors,
-    /// refined by a parabola through the best cell and its neighbours.
-    fn map_ipd(&self, log_post: &[f64]) -> f64 {
-        let best = (1..=self.ipd_points())
-            .max_by(|&a, &b| log_post[a].total_cmp(&log_post[b]))
-            .unwrap_or(1);
-        let (y0, y1, y2) = (log_post[best - 1], log_post[best], log_post[best + 1]);
-        let curvature = y0 - 2.0 * y1 + y2;
-        let shift = if curvature < 0.0 {
-            (0.5 * (y0 - y2) / curvature).clamp(-0.5, 0.5)
-        } else {
-            0.0
+impl IdealLimits {
+    /// Adds the observer that marginalises the offset afresh in every
+    /// window of `window_ms` (`offset_window_steps`).
+    pub fn with_offset_window(
+        mut self,
+        cfg: &Config,
+        data: &Dataset,
+        window_ms: f64,
+    ) -> Result<IdealLimits> {
+        let options = IdealOptions {
+            phase_points: self.unknown_offset.phase_points,
+            offset: OffsetKnowledge::UnknownPerWindow(offset_window_steps(cfg, window_ms)?),
         };
-        (best as f64 + shift - 0.5) * self.step - PI / 2.0
-    }
-
-    /// The posterior median IPD in (−π/2, π/2) from the computed cells'
-    /// log-posteriors, each in-range cell's mass (the midpoint rule's)
-    /// spread over its Δ.
-    fn median_ipd(&self, log_post: &[f64]) -> f64 {
-        let cells = &log_post[1..=self.ipd_points()];
-        let top = max(cells);
-        bin_median(&cells.iter().map(|l| (l - top).exp()).collect::<Vec<_>>())
+        self.offset_window = Some((window_ms, ideal_observer(cfg, data, &options)?));
+        Ok(self)
     }
 }
 
-/// Fisher information about the phase in one ear's spikes,
-/// Σ p′²/(p(1−p)) over steps and fibres (rad⁻²), the least over offsets.
-fn phase_information(cfg: &Config) -> f64 {
-    let eps = 1e-5;
-    let anf = cfg.stimulus.anf_per_ear;
-    (0..8)
-        .map(|k| {
-            let psi = k as f64 * PI / 4.0;
-            let p = firing_probabilities(cfg, 0.0, psi);
-            let hi = firing_probabilities(cfg, 0.0, psi + eps);
-            let lo = firing_probabilities(cfg, 0.0, psi - eps);
-            (0..p.len())
-                .filter(|i| i % (2 * anf) < anf && p[*i] > 0.0 && p[*i] < 1.0)
-                .map(|i| ((hi[i] - lo[i]) / (2.0 * eps)).powi(2) / (p[i] * (1.0 - p[i])))
-                .sum::<f64>()
+/// `window_ms` in whole steps, refused unless from one step to the
+/// stimulus' duration.
+pub fn offset_window_steps(cfg: &Config, window_ms: f64) -> Result<usize> {
+    let (dt, steps) = (cfg.stimulus.dt_ms, cfg.duration_steps());
+    let width = (window_ms / dt).round();
+    ensure!(
+        window_ms.is_finite() && width >= 1.0 && width <= steps as f64,
+        "--offset-window-ms {window_ms:?} is not from one step ({dt} ms) to the stimulus' \
+         duration ({} ms); give a width in that range",
+        steps as f64 * dt
+    );
+    Ok(width as usize)
+}
+
+/// The grid, each ear's likelihood table on it, and the windows over
+/// which the offset is marginalised.
+struct Tables {
+    grid: Grid,
+    /// None where the offset is known: the second ear's table is then on
+    /// the IPD cells themselves.
+    left: Option<EarTable>,
+    right: EarTable,
+    windows: Vec<Window>,
+}
+
+impl Tables {
+    fn new(cfg: &Config, options: &IdealOptions) -> Result<Tables> {
+        let grid = Grid::new(cfg, options.phase_points)?;
+        let (left, right) = match options.offset {
+            OffsetKnowledge::Unknown | OffsetKnowledge::UnknownPerWindow(_) => (
+                Some(EarTable::new(cfg, &grid.phases(0.0))?),
+                EarTable::new(cfg, &grid.phases(grid.step / 2.0 - PI / 2.0))?,
+            ),
+            OffsetKnowledge::Known(offset) => (None, EarTable::new(cfg, &grid.ipds(offset))?),
+        };
+        let windows = windows(cfg.duration_steps(), options.offset)?;
+        Ok(Tables {
+            grid,
+            left,
+            right,
+            windows,
         })
-        .fold(f64::INFINITY, f64::min)
-}
+    }
 
-/// One ear's log-likelihood terms at a list of phases.
-struct EarTable {
-    /// `(steps·anf, phases)`: log[p/(1−p)] of each step and fibre.
-    slope: Tensor,
-    /// `(phases,)`: Σ log(1−p) over steps and fibres.
-    base: Tensor,
-}
-
-impl EarTable {
-    /// The first ear's probabilities at phase offset ψ are any ear's at
-    /// phase ψ: the second ear's at offset φ are the first's at φ + IPD.
-    fn new(cfg: &Config, phases: &[f64]) -> Result<EarTable> {
-        let (steps, anf) = (cfg.duration_steps(), cfg.stimulus.anf_per_ear);
-        let per_phase: Vec<(Vec<f64>, f64)> = phases
-            .par_iter()
-            .map(|&psi| {
-                let p = firing_probabilities(cfg, 0.0, psi);
-                let mut slope = Vec::with_capacity(steps * anf);
-                let mut base = 0.0;
-                for row in p.chunks(2 * anf) {
-                    for &p in &row[..anf] {
-                        let log_p = p.ln().max(LOG_FLOOR);
-                        let log_q = (-p).ln_1p().max(LOG_FLOOR);
-                        slope.push(log_p - log_q);
-                        base += log_q;
+    /// Each sample's log-posterior (up to a constant) on the computed IPD
+    /// cells: the sum over windows of the offset-marginalised likelihood.
+    fn log_posterior(&self, cfg: &Config, part: &Tensor) -> Result<Vec<Vec<f64>>> {
+        let right_spikes = ear(cfg, part, 1)?;
+        let Some(left) = &self.left else {
+            return rows::<f64>(&self.right.log_likelihood(&right_spikes, self.windows[0])?);
+        };
+        let left_spikes = ear(cfg, part, 0)?;
+        let (grid, mut total) = (
+            &self.grid,
+            vec![vec![0.0; self.grid.cells()]; part.size()[0] as usize],
+        );
+        for &window in &self.windows {
+            let l = rows::<f64>(&left.log_likelihood(&left_spikes, window)?)?;
+            let r = rows::<f64>(&self.right.log_likelihood(&right_spikes, window)?)?;
+            total
+                .par_iter_mut()
+                .zip(l.par_iter().zip(&r))
+                .for_each(|(total, (l, r))| {
+                    for (t, m) in total.iter_mut().zip(grid.marginalise(l, r)) {
+                        *t += m;
                     }
-                }
-                (slope, base)
-            })
-            .collect();
-        let slope: Vec<f64> = per_phase
-            .iter()
-            .flat_map(|(s, _)| s.iter().copied())
-            .collect();
-        let base: Vec<f64> = per_phase.iter().map(|(_, b)| *b).collect();
-        Ok(EarTable {
-            slope: Tensor::f_from_slice(&slope)?
-                .f_view([phases.len() as i64, (steps * anf) as i64])?
-                .f_tr()?,
-            base: Tensor::f_from_slice(&base)?,
-        })
-    }
-
-    /// `(samples, phases)` log-likelihoods of `(samples, steps·anf)` spikes.
-    fn log_likelihood(&self, spikes: &Tensor) -> Result<Tensor> {
-        Ok(spikes.f_matmul(&self.slope)? + &self.base)
+                });
+        }
+        Ok(total)
     }
 }
 
-/// One ear's spikes of `(n, steps, 2·anf)`, as `(n, steps·anf)` f64.
-fn ear(cfg: &Config, spikes: &Tensor, which: i64) -> Result<Tensor> {
-    let anf = cfg.stimulus.anf_per_ear as i64;
-    Ok(spikes
-        .f_narrow(2, which * anf, anf)?
-        .f_to_kind(Kind::Double)?
-        .f_reshape([spikes.size()[0], -1])?)
-}
-
-fn max(xs: &[f64]) -> f64 {
-    xs.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+/// The windows over which the offset is marginalised: one of the whole
+/// stimulus unless it is drawn afresh per window.
+fn windows(steps: usize, offset: OffsetKnowledge) -> Result<Vec<Window>> {
+    Ok(match offset {
+        OffsetKnowledge::UnknownPerWindow(width) => {
+            ensure!(
+                (1..=steps).contains(&width),
+                "an offset window of {width} steps does not fit a stimulus of {steps}"
+            );
+            (0..steps)
+                .step_by(width)
+                .map(|first| (first, width.min(steps - first)))
+                .collect()
+        }
+        _ => vec![(0, steps)],
+    })
 }
 
 /// Index of the first largest value: ties go to the lower class.
