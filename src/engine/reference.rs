@@ -148,6 +148,10 @@ pub fn loss_and_gradients(
     w: &Weights,
     cfg: &Config,
 ) -> Result<Gradients> {
+    ensure!(
+        w.w1.requires_grad() && w.w2.requires_grad(),
+        "the reference engine's gradients need weights that track them (Weights::trained_by)"
+    );
     let trained: Vec<&Tensor> = w.trained().into_iter().map(|(_, t)| t).collect();
     let (loss, grads) = match &w.delays {
         None => {

@@ -80,3 +80,16 @@ fn network_state_follows_the_batch_size() {
         [3, 100, 12]
     );
 }
+
+#[test]
+fn reference_gradients_of_untracked_weights_are_refused() {
+    let cfg = small();
+    let (spikes, labels, w) = batch_and_weights(&cfg, 0);
+    let untracked = w.detached_copy(Device::Cpu).unwrap();
+    let error = reference::loss_and_gradients(&spikes, &labels, &untracked, &cfg)
+        .err()
+        .expect("untracked weights were given gradients");
+    assert!(error.to_string().contains("trained_by"), "{error}");
+    let tracked = untracked.trained_by(&cfg);
+    assert!(reference::loss_and_gradients(&spikes, &labels, &tracked, &cfg).is_ok());
+}
