@@ -162,7 +162,9 @@ fn phase_information(cfg: &Config) -> f64 {
 pub(super) struct EarTable {
     /// `(steps·anf, phases)`: log[p/(1−p)] of each step and fibre.
     pub(super) slope: Tensor,
-    /// `(phases,)`: Σ log(1−p) over steps and fibres.
+    /// `(phases,)`: Σ log(1−p) over steps and fibres, one running sum over
+    /// every term; adding up `step_base` instead rounds differently and
+    /// would move the whole-stimulus observer's last digits.
     pub(super) base: Tensor,
     /// `[phase][step]`: Σ log(1−p) over one step's fibres, for windows.
     step_base: Vec<Vec<f64>>,
